@@ -1,0 +1,43 @@
+#pragma once
+/// \file
+/// Running blocking code: `tako::spawn_blocking` and `tako::block_in_place`.
+///
+/// Blocking a worker thread (a long computation, a blocking syscall) stalls every task
+/// queued behind it. `spawn_blocking` moves the work to the blocking pool and gives a
+/// `join_handle`; `block_in_place` blocks right here but first hands this worker's queues
+/// to another thread.
+
+#include <functional>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+#include "tako/runtime.hpp"
+
+namespace tako {
+
+/// Runs `f()` on the current runtime's blocking pool (threads created on demand up to
+/// `max_blocking_threads`, retired after `thread_keep_alive` idle). `abort()` cancels it
+/// only if it has not started yet. Throws `std::runtime_error` outside a runtime.
+template <class F>
+auto spawn_blocking(F&& f, std::source_location loc = std::source_location::current()) {
+    return runtime_handle::current().spawn_blocking(std::forward<F>(f), loc);
+}
+
+namespace detail {
+/// Prepares the calling thread to block: on a multi_thread worker, hands its queues to a
+/// new thread. Throws `std::logic_error` on a current_thread runtime's thread.
+void enter_block_in_place();
+} // namespace detail
+
+/// Runs `f()` on the calling thread, which may block. On a multi_thread worker the
+/// worker's queues move to a new thread first, so other tasks keep running; the calling
+/// task continues on this thread until its next suspension. Throws `std::logic_error`
+/// on a current_thread runtime (as Tokio panics there).
+template <class F>
+decltype(auto) block_in_place(F&& f) {
+    detail::enter_block_in_place();
+    return std::invoke(std::forward<F>(f));
+}
+
+} // namespace tako

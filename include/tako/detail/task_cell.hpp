@@ -1,0 +1,128 @@
+#pragma once
+/// \file
+/// Building a spawned task: the cell (header + owned callable) and the calls into the
+/// runtime that a template needs. Everything else about tasks lives in src/runtime.
+
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+#include "tako/detail/frame_allocator.hpp"
+#include "tako/detail/task_header.hpp"
+#include "tako/task.hpp"
+
+namespace tako::detail {
+
+/// The scheduler of the calling thread's runtime (or local_set). Throws
+/// `std::runtime_error` naming `what` when the thread is outside any runtime.
+scheduler& current_scheduler(const char* what);
+
+/// Gives the new task an id, registers it with its runtime and queues it. If the runtime
+/// is shutting down the task is cancelled at once (its join_handle reports cancellation).
+void submit_new_task(scheduler& s, task_header* t) noexcept;
+
+/// Join-handle side of the state machine (src/runtime/task.cpp).
+void drop_join_handle(task_header* t) noexcept;
+void abort_task(task_header* t) noexcept;
+bool is_complete(const task_header* t) noexcept;
+/// Links the awaiting task's waker; false if the task is already complete.
+bool register_join_waiter(task_header* t, waker w) noexcept;
+void unregister_join_waiter(task_header* t) noexcept;
+
+/// Tasks spawned from a coroutine rather than from a callable own no callable.
+struct no_callable {};
+
+template <class T, class F>
+struct task_cell final : task_header {
+    [[no_unique_address]] std::conditional_t<std::is_same_v<F, no_callable>, no_callable,
+                                             std::optional<F>>
+        callable;
+
+    static void drop_impl(task_header* h, drop_kind kind) noexcept {
+        auto* self = static_cast<task_cell*>(h);
+        if (kind == drop_kind::callable) {
+            if constexpr (!std::is_same_v<F, no_callable>) {
+                self->callable.reset();
+            }
+            return;
+        }
+        if (self->root) {
+            self->root.destroy();
+        }
+        self->~task_cell();
+        frame_deallocate(self, sizeof(task_cell));
+    }
+};
+
+template <class T, class F>
+task_cell<T, F>* new_cell(const char* name, std::source_location loc) {
+    auto* cell = ::new (frame_allocate(sizeof(task_cell<T, F>))) task_cell<T, F>();
+    cell->drop = &task_cell<T, F>::drop_impl;
+    cell->name = name;
+    cell->location = loc;
+    return cell;
+}
+
+template <class T, class F>
+void set_root(task_cell<T, F>* cell, task<T> body) noexcept {
+    auto h = body.release();
+    cell->root = h;
+    cell->root_promise = &h.promise();
+    cell->resume_point = h;
+}
+
+/// Builds the cell for a coroutine (`task<T>`) or a callable returning one. A callable is
+/// moved into the cell and lives until the task ends, so its captures never dangle.
+template <class X>
+auto make_cell(X&& x, const char* name, std::source_location loc) {
+    if constexpr (task_type<X>) {
+        using T = typename std::remove_cvref_t<X>::value_type;
+        if (!x.valid()) {
+            throw_empty_task();
+        }
+        auto* cell = new_cell<T, no_callable>(name, loc);
+        set_root(cell, std::move(x));
+        return cell;
+    } else {
+        using F = std::decay_t<X>;
+        using T = typename std::invoke_result_t<F&>::value_type;
+        auto* cell = new_cell<T, F>(name, loc);
+        try {
+            cell->callable.emplace(std::forward<X>(x));
+            task<T> body = std::invoke(*cell->callable);
+            if (!body.valid()) {
+                throw_empty_task();
+            }
+            set_root(cell, std::move(body));
+        } catch (...) {
+            task_cell<T, F>::drop_impl(cell, drop_kind::deallocate);
+            throw;
+        }
+        return cell;
+    }
+}
+
+/// Satisfied by what `spawn` accepts: a `task<T>` or a callable returning one.
+template <class X>
+concept spawnable = task_type<X> || (std::invocable<std::decay_t<X>&> &&
+                                     task_type<std::invoke_result_t<std::decay_t<X>&>>);
+
+template <class X>
+struct spawn_result;
+template <class X>
+    requires task_type<X>
+struct spawn_result<X> {
+    using type = typename std::remove_cvref_t<X>::value_type;
+};
+template <class X>
+    requires(!task_type<X>)
+struct spawn_result<X> {
+    using type = typename std::invoke_result_t<std::decay_t<X>&>::value_type;
+};
+template <class X>
+using spawn_result_t = typename spawn_result<X>::type;
+
+} // namespace tako::detail

@@ -1,0 +1,181 @@
+#pragma once
+/// \file
+/// The header every spawned task starts with, the waker, and the per-thread poll context.
+///
+/// Execution model (see ARCHITECTURE.md, items 2-5): a spawned task is one chain of
+/// `task<T>` frames plus this header. One atomic state word holds the flags and the
+/// reference count. A suspended leaf awaiter records where the chain resumes
+/// (`record_suspension`) and keeps the returned `waker`; the resource that completes it
+/// calls `waker::fire()` under its own lock and `task_ref::wake()` after releasing it.
+/// Waking only schedules; the thread that holds RUNNING resumes or destroys frames.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <source_location>
+
+#include "tako/detail/spin_lock.hpp"
+
+namespace tako::detail {
+
+class scheduler;
+struct task_header;
+struct promise_base;
+
+/// The fired flag of one branch of an in-task combinator (`join`, `select`). Flags chain
+/// to the enclosing combinator's branch so nested combinators know which branch to resume.
+struct branch_flag {
+    std::atomic<bool> fired{false};
+    branch_flag* parent = nullptr;
+};
+
+/// A counted reference to a task that is consumed by waking it (or released unused).
+class task_ref {
+public:
+    task_ref() noexcept = default;
+    explicit task_ref(task_header* t) noexcept : task_(t) {}
+    task_ref(task_ref&& o) noexcept : task_(o.task_) { o.task_ = nullptr; }
+    task_ref& operator=(task_ref&& o) noexcept {
+        if (this != &o) {
+            reset();
+            task_ = o.task_;
+            o.task_ = nullptr;
+        }
+        return *this;
+    }
+    ~task_ref() { reset(); }
+
+    /// Schedules the task unless it is running, already notified or finished; never
+    /// resumes it inline. Safe from any thread.
+    void wake() && noexcept;
+    void reset() noexcept;
+    explicit operator bool() const noexcept { return task_ != nullptr; }
+
+private:
+    task_header* task_ = nullptr;
+};
+
+/// Who to wake when a wait node fires: the task, and the innermost combinator branch.
+struct waker {
+    task_header* task = nullptr;
+    branch_flag* branch = nullptr;
+
+    explicit operator bool() const noexcept { return task != nullptr; }
+
+    /// Marks the branch chain fired and takes a task reference. Call it under the lock (or
+    /// inside the atomic protocol) that the waiting awaiter's destructor also takes: while
+    /// that lock is held the awaiter's frame, and so its branch flags, are still alive.
+    [[nodiscard]] task_ref fire() const noexcept;
+};
+
+/// What the running thread knows about the task it is resuming. Set by the scheduler
+/// around each resumption; never read across a suspension (STYLE.md, coroutine rule 4).
+struct poll_context {
+    task_header* task = nullptr;
+    branch_flag* branch = nullptr;
+    /// Where a suspending leaf records the handle the task resumes next.
+    std::coroutine_handle<>* resume_slot = nullptr;
+    /// Stack position when the scheduler started resuming the task (see transfer_to).
+    char* stack_base = nullptr;
+    /// Cooperative budget left in this scheduling of the task (ARCHITECTURE.md item 7).
+    std::uint32_t budget = 0;
+    /// The task asked to be re-queued at the back (yield_now, budget or stack exhausted).
+    bool yielded = false;
+};
+
+extern constinit thread_local poll_context tls_poll;
+
+/// Bits of `task_header::state`; the reference count lives above them.
+namespace task_state {
+inline constexpr std::uint64_t running = 1;       ///< a thread holds the frames
+inline constexpr std::uint64_t notified = 2;      ///< queued, or to be re-queued by the runner
+inline constexpr std::uint64_t complete = 4;      ///< result (or cancellation) is final
+inline constexpr std::uint64_t cancelled = 8;     ///< abort requested
+inline constexpr std::uint64_t join_interest = 16; ///< a join_handle still exists
+inline constexpr std::uint64_t ref_one = 64;
+} // namespace task_state
+
+enum class drop_kind : unsigned char {
+    callable,   ///< destroy the owned callable (task ended or was cancelled)
+    deallocate, ///< the last reference is gone: destroy the cell and free it
+};
+
+/// The type-erased part of every spawned task (ARCHITECTURE.md item 2).
+struct task_header {
+    std::atomic<std::uint64_t> state{0};
+    task_header* queue_next = nullptr; ///< intrusive link for run and inject queues
+    scheduler* sched = nullptr;
+    void (*drop)(task_header*, drop_kind) noexcept = nullptr;
+    std::coroutine_handle<> root;         ///< outermost task<T> frame; null once cancelled
+    promise_base* root_promise = nullptr; ///< its promise (result or exception)
+    std::coroutine_handle<> resume_point; ///< the handle resumed when the task next runs
+    task_header* list_prev = nullptr;     ///< the runtime's registry of live tasks
+    task_header* list_next = nullptr;
+    std::uint64_t id = 0;
+    const char* name = nullptr;
+    std::source_location location;
+    std::uint32_t unconstrained_depth = 0; ///< > 0 while inside tako::unconstrained
+    spin_lock join_lock;                   ///< guards join_waiter
+    waker join_waiter;                     ///< the task awaiting this one's join_handle
+
+    void ref_inc() noexcept {
+        // relaxed: a new reference is always made from an existing one, which keeps the
+        // task alive; only the decrement that frees needs ordering.
+        state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
+    }
+    /// Drops one reference; frees the cell when it was the last.
+    void ref_dec() noexcept;
+};
+
+/// Records that the running task suspends at `h`; returns whom to wake. Call it from a
+/// leaf awaiter's `await_suspend` on the runner thread.
+[[nodiscard]] inline waker record_suspension(std::coroutine_handle<> h) noexcept {
+    poll_context& c = tls_poll;
+    *c.resume_slot = h;
+    return waker{c.task, c.branch};
+}
+
+/// Asks the scheduler to resume `h` later, from the back of the queue, instead of now.
+inline void yield_at(std::coroutine_handle<> h) noexcept {
+    poll_context& c = tls_poll;
+    *c.resume_slot = h;
+    for (branch_flag* b = c.branch; b != nullptr; b = b->parent) {
+        // release: the combinator that reads the flag then resumes this branch.
+        b->fired.store(true, std::memory_order_release);
+    }
+    c.yielded = true;
+}
+
+/// Spends one unit of the cooperative budget. Returns false when it is exhausted: the
+/// caller must then suspend with `yield_at` even though its result is ready.
+[[nodiscard]] inline bool consume_budget() noexcept {
+    poll_context& c = tls_poll;
+    if (c.task == nullptr || c.task->unconstrained_depth > 0) {
+        return true;
+    }
+    if (c.budget == 0) {
+        return false;
+    }
+    --c.budget;
+    return true;
+}
+
+/// Stack growth after which a transfer between frames is turned into a reschedule: g++
+/// emits no tail call for symmetric transfer at -O0/-O1 or under ASan, so a loop of
+/// immediately-ready awaits would otherwise grow the stack without bound.
+inline constexpr std::ptrdiff_t max_stack_growth = 128 * 1024;
+
+/// Symmetric-transfer target for `next`, or a no-op after rescheduling `next` when the
+/// stack has grown past `max_stack_growth` since the task was resumed.
+inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+    poll_context& c = tls_poll;
+    char* sp = static_cast<char*>(__builtin_frame_address(0));
+    if (c.stack_base != nullptr && c.stack_base - sp > max_stack_growth) [[unlikely]] {
+        yield_at(next);
+        return std::noop_coroutine();
+    }
+    return next;
+}
+
+} // namespace tako::detail

@@ -1,0 +1,15 @@
+#pragma once
+/// \file
+/// Everything tako offers, in one include.
+
+#include "tako/blocking.hpp"
+#include "tako/join_error.hpp"
+#include "tako/join_handle.hpp"
+#include "tako/main.hpp"
+#include "tako/runtime.hpp"
+#include "tako/spawn.hpp"
+#include "tako/sync/notify.hpp"
+#include "tako/sync/oneshot.hpp"
+#include "tako/task.hpp"
+#include "tako/task_id.hpp"
+#include "tako/yield.hpp"

@@ -1,0 +1,92 @@
+#include "runtime/blocking_pool.hpp"
+
+#include <cstdio>
+
+#include "runtime/thread_util.hpp"
+
+namespace tako::detail {
+
+blocking_pool::blocking_pool(runtime_core& core) : scheduler(core) {}
+
+void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
+    std::unique_lock guard(lock_);
+    queue_.push_back(t);
+    if (idle_ > pending_notifies_) {
+        ++pending_notifies_;
+        work_cv_.notify_one();
+        return;
+    }
+    if (shutdown_ || threads_ >= core().config.max_blocking_threads) {
+        return; // a busy thread takes it when it is done
+    }
+    ++threads_;
+    guard.unlock();
+    try {
+        // Pool threads keep the runtime's shared state alive: after a shutdown that timed
+        // out they may still be running user code that spawns or wakes tasks.
+        auto keep = core().shared_from_this();
+        start_thread(core().config, [this, keep = std::move(keep)] { run(); }).detach();
+    } catch (const std::exception& e) {
+        // Out of threads: the queued task waits for a busy thread (if there is one).
+        std::fprintf(stderr, "tako: blocking pool cannot start a thread: %s\n", e.what());
+        std::lock_guard relock(lock_);
+        --threads_;
+    }
+}
+
+void blocking_pool::run() noexcept {
+    // Not a runtime thread: blocking here is the point, so block_on is allowed.
+    tls_thread = {&core(), core().main.get(), false};
+    const auto keep_alive = core().config.thread_keep_alive;
+    std::unique_lock guard(lock_);
+    for (;;) {
+        if (task_header* t = queue_.pop_front()) {
+            guard.unlock();
+            tls_poll.budget = 128;
+            run_task(t);
+            guard.lock();
+            continue;
+        }
+        if (shutdown_) {
+            break;
+        }
+        ++idle_;
+        const bool woken = work_cv_.wait_for(guard, keep_alive, [&] {
+            return pending_notifies_ > 0 || shutdown_;
+        });
+        --idle_;
+        if (pending_notifies_ > 0) {
+            --pending_notifies_;
+        }
+        if (!woken && queue_.empty()) {
+            break; // idle for keep_alive: retire
+        }
+    }
+    --threads_;
+    exit_cv_.notify_all();
+    tls_thread = {};
+}
+
+void blocking_pool::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept {
+    std::unique_lock guard(lock_);
+    shutdown_ = true;
+    work_cv_.notify_all();
+    auto all_exited = [&] { return threads_ == 0; };
+    if (timeout) {
+        exit_cv_.wait_for(guard, *timeout, all_exited);
+    } else {
+        exit_cv_.wait(guard, all_exited);
+    }
+}
+
+std::size_t blocking_pool::num_threads() noexcept {
+    std::lock_guard guard(lock_);
+    return threads_;
+}
+
+std::size_t blocking_pool::num_idle_threads() noexcept {
+    std::lock_guard guard(lock_);
+    return idle_;
+}
+
+} // namespace tako::detail

@@ -1,0 +1,339 @@
+#include "runtime/multi_thread.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <system_error>
+
+#include "runtime/thread_util.hpp"
+
+namespace tako::detail {
+
+namespace {
+
+/// Cooperative budget per scheduling (ARCHITECTURE.md item 7; Tokio's value).
+constexpr std::uint32_t initial_budget = 128;
+/// LIFO-slot tasks run in a row after the current one, before the slot is bypassed.
+constexpr int max_lifo_polls = 3;
+
+enum : std::uint32_t { park_empty = 0, park_futex = 1, park_driver = 2, park_notified = 3 };
+
+} // namespace
+
+struct multi_thread_scheduler::worker {
+    std::size_t index = 0;
+    local_queue queue;
+    task_header* lifo = nullptr; ///< owner only
+    std::uint32_t tick = 0;
+    bool searching = false;
+    std::uint64_t rng = 0;
+    std::atomic<std::uint32_t> park_state{park_empty};
+
+    std::uint32_t next_random(std::uint32_t n) noexcept {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        return static_cast<std::uint32_t>(rng % n);
+    }
+};
+
+/// The worker whose queues the calling thread owns (null when it owns none).
+struct worker_context {
+    multi_thread_scheduler* sched = nullptr;
+    void* w = nullptr;
+};
+constinit thread_local worker_context tls_worker{};
+
+multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t workers)
+    : scheduler(core), idle_(workers), event_interval_(core.config.event_interval),
+      global_queue_interval_(core.config.global_queue_interval != 0
+                                 ? core.config.global_queue_interval
+                                 : 61) {
+    workers_.reserve(workers);
+    for (std::size_t i = 0; i < workers; ++i) {
+        auto w = std::make_unique<worker>();
+        w->index = i;
+        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+        workers_.push_back(std::move(w));
+    }
+}
+
+multi_thread_scheduler::~multi_thread_scheduler() { stop(); }
+
+void multi_thread_scheduler::launch(worker& w) {
+    std::lock_guard guard(threads_lock_);
+    threads_.push_back(start_thread(core().config, [this, &w] { run(w); }));
+}
+
+void multi_thread_scheduler::start() {
+    for (auto& w : workers_) {
+        launch(*w);
+    }
+}
+
+void multi_thread_scheduler::stop() noexcept {
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        unpark(i);
+    }
+    driver_.unpark();
+    for (;;) {
+        os_thread t;
+        {
+            std::lock_guard guard(threads_lock_);
+            if (threads_.empty()) {
+                break;
+            }
+            t = std::move(threads_.back());
+            threads_.pop_back();
+        }
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+}
+
+void multi_thread_scheduler::drain() noexcept {
+    for (auto& w : workers_) {
+        if (task_header* t = std::exchange(w->lifo, nullptr)) {
+            run_task(t);
+        }
+        while (task_header* t = w->queue.pop()) {
+            run_task(t);
+        }
+    }
+    while (task_header* t = inject_.pop()) {
+        run_task(t);
+    }
+}
+
+void multi_thread_scheduler::schedule(task_header* t, bool yield) noexcept {
+    if (tls_worker.sched == this) {
+        worker& w = *static_cast<worker*>(tls_worker.w);
+        if (yield) {
+            push_local(w, t);
+            notify_parked();
+            return;
+        }
+        // A task woken by the running one probably shares its data: run it next.
+        task_header* prev = std::exchange(w.lifo, t);
+        if (prev != nullptr) {
+            push_local(w, prev);
+            notify_parked();
+        }
+        return;
+    }
+    inject_.push(t);
+    notify_parked();
+}
+
+void multi_thread_scheduler::push_local(worker& w, task_header* t) {
+    w.queue.push_back(t, inject_);
+}
+
+void multi_thread_scheduler::notify_parked() noexcept {
+    if (auto index = idle_.worker_to_notify()) {
+        unpark(*index);
+    }
+}
+
+void multi_thread_scheduler::unpark(std::size_t index) noexcept {
+    worker& w = *workers_[index];
+    // release: the work we queued is visible to the woken worker (acquire in park).
+    switch (w.park_state.exchange(park_notified, std::memory_order_acq_rel)) {
+    case park_futex:
+        futex_wake(w.park_state, 1);
+        break;
+    case park_driver:
+        driver_.unpark();
+        break;
+    default:
+        break;
+    }
+}
+
+bool multi_thread_scheduler::has_work_anywhere() const noexcept {
+    if (!inject_.empty()) {
+        return true;
+    }
+    return std::any_of(workers_.begin(), workers_.end(),
+                       [](const auto& w) { return !w->queue.empty(); });
+}
+
+void multi_thread_scheduler::run(worker& w) {
+    tls_worker = {this, &w};
+    tls_thread = {&core(), this, true};
+    while (!stopping_.load(std::memory_order_acquire)) {
+        ++w.tick;
+        if (w.tick % event_interval_ == 0) {
+            park_timeout(w, std::chrono::nanoseconds(0)); // poll the drivers
+        }
+        if (task_header* t = next_task(w)) {
+            run_one(w, t);
+        } else if (task_header* stolen = steal_work(w)) {
+            run_one(w, stolen);
+        } else {
+            park(w);
+        }
+        if (tls_worker.w != &w) {
+            return; // block_in_place gave this worker's queues to another thread
+        }
+    }
+    tls_worker = {};
+}
+
+void multi_thread_scheduler::run_one(worker& w, task_header* t) {
+    if (w.searching) {
+        w.searching = false;
+        if (idle_.transition_from_searching()) {
+            notify_parked(); // the last searcher found work: there may be more
+        }
+    }
+    tls_poll.budget = initial_budget;
+    run_task(t);
+    // The LIFO slot runs within the parent's budget, at most max_lifo_polls in a row.
+    for (int polls = 0; tls_worker.w == &w; ++polls) {
+        task_header* next = std::exchange(w.lifo, nullptr);
+        if (next == nullptr) {
+            return;
+        }
+        if (polls >= max_lifo_polls || tls_poll.budget == 0) {
+            push_local(w, next);
+            notify_parked();
+            return;
+        }
+        run_task(next);
+    }
+}
+
+task_header* multi_thread_scheduler::next_task(worker& w) {
+    if (w.tick % global_queue_interval_ == 0) {
+        if (task_header* t = inject_.pop()) {
+            return t;
+        }
+    }
+    if (task_header* t = std::exchange(w.lifo, nullptr)) {
+        return t;
+    }
+    if (task_header* t = w.queue.pop()) {
+        return t;
+    }
+    if (inject_.empty()) {
+        return nullptr;
+    }
+    // Take a fair share of the global queue, keeping the ring's second half free.
+    const std::size_t cap = std::min<std::size_t>(w.queue.remaining() / 2, 128);
+    const std::size_t want = std::min(inject_.len() / workers_.size() + 1, std::max<std::size_t>(cap, 1));
+    task_header* first = nullptr;
+    inject_.pop_n(want, [&](task_header* t) {
+        if (first == nullptr) {
+            first = t;
+        } else {
+            w.queue.push_back(t, inject_);
+        }
+    });
+    return first;
+}
+
+task_header* multi_thread_scheduler::steal_work(worker& w) {
+    if (!w.searching) {
+        if (!idle_.transition_to_searching()) {
+            return nullptr;
+        }
+        w.searching = true;
+    }
+    const auto n = static_cast<std::uint32_t>(workers_.size());
+    const std::uint32_t start = w.next_random(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        worker& victim = *workers_[(start + i) % n];
+        if (&victim == &w) {
+            continue;
+        }
+        if (task_header* t = victim.queue.steal_into(w.queue)) {
+            return t;
+        }
+    }
+    return inject_.pop();
+}
+
+void multi_thread_scheduler::park(worker& w) {
+    const bool was_searching = std::exchange(w.searching, false);
+    if (idle_.transition_to_parked(w.index, was_searching) && has_work_anywhere()) {
+        notify_parked(); // we were the last searcher: nobody else would see this work
+    }
+    if (core().config.on_thread_park) {
+        core().config.on_thread_park();
+    }
+    for (;;) {
+        park_timeout(w, std::nullopt);
+        if (stopping_.load(std::memory_order_acquire) || w.lifo != nullptr || !w.queue.empty()) {
+            idle_.unpark_worker_by_id(w.index);
+            break;
+        }
+        if (!idle_.is_parked(w.index)) {
+            w.searching = true; // a notifier woke us and counted us as searching
+            break;
+        }
+    }
+    if (core().config.on_thread_unpark) {
+        core().config.on_thread_unpark();
+    }
+}
+
+void multi_thread_scheduler::park_timeout(worker& w,
+                                          std::optional<std::chrono::nanoseconds> timeout) {
+    std::uint32_t s = park_notified;
+    // acquire: pairs with unpark's release.
+    if (w.park_state.compare_exchange_strong(s, park_empty, std::memory_order_acquire)) {
+        return;
+    }
+    const bool zero = timeout && timeout->count() == 0;
+    bool expected = false;
+    if (driver_taken_.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+        s = park_empty;
+        if (w.park_state.compare_exchange_strong(s, park_driver, std::memory_order_acq_rel)) {
+            driver_.park(timeout);
+        }
+        w.park_state.store(park_empty, std::memory_order_release);
+        driver_taken_.store(false, std::memory_order_release);
+        return;
+    }
+    if (zero) {
+        return;
+    }
+    s = park_empty;
+    if (!w.park_state.compare_exchange_strong(s, park_futex, std::memory_order_acq_rel)) {
+        w.park_state.store(park_empty, std::memory_order_release); // notified meanwhile
+        return;
+    }
+    for (;;) {
+        futex_wait(w.park_state, park_futex, timeout);
+        s = park_notified;
+        if (w.park_state.compare_exchange_strong(s, park_empty, std::memory_order_acquire)) {
+            return;
+        }
+        if (timeout) {
+            s = park_futex;
+            if (w.park_state.compare_exchange_strong(s, park_empty, std::memory_order_acquire)) {
+                return;
+            }
+        }
+    }
+}
+
+bool multi_thread_scheduler::hand_off_current_worker() {
+    if (tls_worker.sched != this) {
+        return false;
+    }
+    worker& w = *static_cast<worker*>(tls_worker.w);
+    // The LIFO task becomes stealable, then a new thread adopts the worker.
+    if (task_header* t = std::exchange(w.lifo, nullptr)) {
+        push_local(w, t);
+    }
+    tls_worker = {};
+    launch(w);
+    notify_parked();
+    return true;
+}
+
+} // namespace tako::detail

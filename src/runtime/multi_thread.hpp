@@ -1,0 +1,71 @@
+#pragma once
+// The work-stealing scheduler (ARCHITECTURE.md *Scheduler*).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "runtime/driver.hpp"
+#include "runtime/idle.hpp"
+#include "runtime/inject_queue.hpp"
+#include "runtime/local_queue.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/thread_util.hpp"
+
+namespace tako::detail {
+
+class multi_thread_scheduler final : public scheduler {
+public:
+    multi_thread_scheduler(runtime_core& core, std::size_t workers);
+    ~multi_thread_scheduler() override;
+
+    void schedule(task_header* t, bool yield) noexcept override;
+
+    /// Starts the worker threads. Throws std::system_error if one can't start.
+    void start();
+    /// Stops and joins every worker thread (their current task runs to its suspension).
+    void stop() noexcept;
+    /// After stop(): releases every queued task (all of them are complete by then).
+    void drain() noexcept;
+
+    /// Hands the calling worker's queues to a new thread, so the caller may block.
+    /// False if the caller is not one of this scheduler's workers.
+    bool hand_off_current_worker();
+
+    [[nodiscard]] std::size_t num_workers() const noexcept { return workers_.size(); }
+    [[nodiscard]] std::size_t global_queue_depth() const noexcept { return inject_.len(); }
+
+private:
+    struct worker;
+
+    void run(worker& w);
+    void run_one(worker& w, task_header* t);
+    task_header* next_task(worker& w);
+    task_header* steal_work(worker& w);
+    void park(worker& w);
+    void park_timeout(worker& w, std::optional<std::chrono::nanoseconds> timeout);
+    void push_local(worker& w, task_header* t);
+    void notify_parked() noexcept;
+    void unpark(std::size_t index) noexcept;
+    bool has_work_anywhere() const noexcept;
+    void launch(worker& w);
+
+    std::vector<std::unique_ptr<worker>> workers_;
+    inject_queue inject_;
+    idle idle_;
+    std::atomic<bool> stopping_{false};
+    /// The driver is parked on by at most one worker at a time; the others park on
+    /// their own futex. Today it is a plain thread_parker (no I/O or timers yet).
+    thread_parker driver_;
+    std::atomic<bool> driver_taken_{false};
+    std::uint32_t event_interval_;
+    std::uint32_t global_queue_interval_;
+    std::mutex threads_lock_;
+    std::vector<os_thread> threads_;
+};
+
+} // namespace tako::detail

@@ -1,0 +1,41 @@
+#pragma once
+// The registry of live tasks (Tokio's OwnedTasks): sharded intrusive lists, so runtime
+// shutdown can find and cancel every task, including those parked on resources.
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "tako/detail/spin_lock.hpp"
+#include "tako/detail/task_header.hpp"
+
+namespace tako::detail {
+
+class task_registry {
+public:
+    /// `shards` is rounded up to a power of two.
+    explicit task_registry(std::size_t shards);
+
+    /// Adds `t` (shard chosen by id). False once the registry is closed.
+    bool insert(task_header* t) noexcept;
+    void remove(task_header* t) noexcept;
+    /// Refuses further inserts.
+    void close() noexcept;
+    /// Removes and returns one live task, or null when empty.
+    task_header* pop_any() noexcept;
+    [[nodiscard]] std::size_t size() const noexcept;
+
+private:
+    struct alignas(64) shard {
+        spin_lock lock;
+        bool closed = false;
+        task_header* head = nullptr;
+        std::size_t count = 0;
+    };
+    shard& shard_for(const task_header* t) noexcept { return shards_[t->id & mask_]; }
+
+    std::unique_ptr<shard[]> shards_;
+    std::size_t mask_;
+};
+
+} // namespace tako::detail

@@ -1,0 +1,284 @@
+// The task state machine (ARCHITECTURE.md items 2-5): running, waking, completing,
+// cancelling and joining a spawned task. Every transition is one RMW on the state word.
+
+#include <cassert>
+#include <stdexcept>
+
+#include "runtime/scheduler.hpp"
+#include "tako/task.hpp"
+
+namespace tako::detail {
+
+using namespace task_state;
+
+constinit thread_local poll_context tls_poll{};
+
+namespace {
+
+constexpr std::uint64_t ref_mask = ~(ref_one - 1);
+
+std::uint64_t refs(std::uint64_t s) noexcept { return (s & ref_mask) / ref_one; }
+
+/// Drops `n` references; frees the cell if they were the last.
+void release(task_header* t, std::uint64_t n) noexcept {
+    // acq_rel: the decrement that frees must see every other owner's writes (acquire),
+    // and ours must be visible to whoever frees (release).
+    std::uint64_t prev = t->state.fetch_sub(n * ref_one, std::memory_order_acq_rel);
+    assert(refs(prev) >= n);
+    if (refs(prev) == n) {
+        t->drop(t, drop_kind::deallocate);
+    }
+}
+
+/// Hands the result over to the awaiting task, if any. Runs after COMPLETE is set.
+void notify_join_waiter(task_header* t) noexcept {
+    task_ref r;
+    {
+        std::lock_guard guard(t->join_lock);
+        if (t->join_waiter) {
+            r = t->join_waiter.fire();
+            t->join_waiter = {};
+        }
+    }
+    std::move(r).wake();
+}
+
+/// The runner finished `t` (body returned, threw, or frames were destroyed by
+/// cancellation). Drops the lifecycle reference plus `extra_refs`.
+void finish(task_header* t, std::uint64_t extra_refs) noexcept {
+    t->drop(t, drop_kind::callable);
+    t->sched->core().registry.remove(t);
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    std::uint64_t next = 0;
+    do {
+        next = (s & ~(running | notified)) | complete;
+        // acq_rel: release publishes the result to the join_handle; acquire orders
+        // the join_interest read.
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    if (!(s & join_interest) && t->root && t->root_promise->exception) {
+        t->sched->core().report_unhandled(t, t->root_promise->exception);
+    }
+    notify_join_waiter(t);
+    release(t, 1 + extra_refs);
+}
+
+void cancel_frames(task_header* t) noexcept {
+    if (t->root) {
+        // Destroys the whole chain outermost-first; every awaiter unlinks its wait node
+        // in its destructor (ARCHITECTURE.md item 5).
+        std::coroutine_handle<> root = t->root;
+        t->root = nullptr;
+        root.destroy();
+    }
+}
+
+} // namespace
+
+void task_header::ref_dec() noexcept { release(this, 1); }
+
+task_ref waker::fire() const noexcept {
+    for (branch_flag* b = branch; b != nullptr; b = b->parent) {
+        // release: pairs with the combinator's acquire load before it resumes the branch.
+        b->fired.store(true, std::memory_order_release);
+    }
+    task->ref_inc();
+    return task_ref(task);
+}
+
+void task_ref::reset() noexcept {
+    if (task_ != nullptr) {
+        release(std::exchange(task_, nullptr), 1);
+    }
+}
+
+void task_ref::wake() && noexcept {
+    task_header* t = std::exchange(task_, nullptr);
+    if (t == nullptr) {
+        return;
+    }
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    std::uint64_t next = 0;
+    bool submit = false;
+    do {
+        submit = false;
+        if (s & (complete | notified)) {
+            next = s - ref_one; // coalesced, or nothing left to run
+        } else if (s & running) {
+            next = (s | notified) - ref_one; // the runner re-queues it
+        } else {
+            next = s | notified; // our reference becomes the queue's
+            submit = true;
+        }
+        // acq_rel: release makes the resource's writes (the fired node) visible to
+        // the runner, which acquires in run_task.
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    if (submit) {
+        t->sched->schedule(t, false);
+    } else if (refs(next) == 0) {
+        t->drop(t, drop_kind::deallocate);
+    }
+}
+
+void run_task(task_header* t) noexcept {
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    std::uint64_t next = 0;
+    do {
+        if (s & complete) {
+            // Cancelled at shutdown while queued: only the queue reference is left here.
+            release(t, 1);
+            return;
+        }
+        assert(!(s & running));
+        next = (s & ~notified) | running;
+        // acquire: the previous runner's frame writes and the waker's node writes.
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acquire,
+                                             std::memory_order_relaxed));
+    if (s & cancelled) {
+        cancel_frames(t);
+        finish(t, 1);
+        return;
+    }
+
+    poll_context& c = tls_poll;
+    c.task = t;
+    c.branch = nullptr;
+    c.resume_slot = &t->resume_point;
+    c.stack_base = static_cast<char*>(__builtin_frame_address(0));
+    c.yielded = false;
+    t->resume_point.resume();
+    const bool yielded = c.yielded;
+    c.task = nullptr;
+    c.stack_base = nullptr;
+
+    if (t->root.done()) {
+        finish(t, 1);
+        return;
+    }
+    s = t->state.load(std::memory_order_relaxed);
+    bool requeue = false;
+    do {
+        requeue = yielded || (s & notified);
+        next = s & ~running;
+        next = requeue ? (next | notified) : next - ref_one;
+        // release: our frame writes are visible to the next runner.
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    if (requeue) {
+        t->sched->schedule(t, true);
+    }
+}
+
+void cancel_for_shutdown(task_header* t) noexcept {
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    do {
+        if (s & (running | complete)) {
+            return; // a blocking task still running: it completes on its own
+        }
+    } while (!t->state.compare_exchange_weak(s, s | running | cancelled,
+                                             std::memory_order_acquire,
+                                             std::memory_order_relaxed));
+    cancel_frames(t);
+    // A queued task keeps its queue reference; the queue drain releases it.
+    finish(t, 0);
+}
+
+void abort_task(task_header* t) noexcept {
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    std::uint64_t next = 0;
+    bool submit = false;
+    do {
+        submit = false;
+        if (s & (complete | cancelled)) {
+            return;
+        }
+        if (s & (running | notified)) {
+            next = s | cancelled | notified; // the runner (or the queue) cancels it
+        } else {
+            next = (s | cancelled | notified) + ref_one;
+            submit = true;
+        }
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    if (submit) {
+        t->sched->schedule(t, false);
+    }
+}
+
+bool is_complete(const task_header* t) noexcept {
+    // acquire: pairs with finish(); the result is readable once this is true.
+    return (t->state.load(std::memory_order_acquire) & complete) != 0;
+}
+
+void drop_join_handle(task_header* t) noexcept {
+    t->state.fetch_and(~join_interest, std::memory_order_relaxed);
+    release(t, 1);
+}
+
+bool register_join_waiter(task_header* t, waker w) noexcept {
+    std::lock_guard guard(t->join_lock);
+    // The lock orders us against notify_join_waiter, which runs after COMPLETE is set.
+    if (is_complete(t)) {
+        return false;
+    }
+    t->join_waiter = w;
+    return true;
+}
+
+void unregister_join_waiter(task_header* t) noexcept {
+    std::lock_guard guard(t->join_lock);
+    t->join_waiter = {};
+}
+
+namespace {
+/// Ids come from a global counter in blocks of 1024 per thread, so spawning does not
+/// contend on one cache line.
+std::uint64_t next_task_id() noexcept {
+    static std::atomic<std::uint64_t> global{1};
+    constexpr std::uint64_t block = 1024;
+    static constinit thread_local std::uint64_t next = 0, limit = 0;
+    if (next == limit) {
+        next = global.fetch_add(block, std::memory_order_relaxed);
+        limit = next + block;
+    }
+    return next++;
+}
+} // namespace
+
+void submit_new_task(scheduler& s, task_header* t) noexcept {
+    t->sched = &s;
+    t->id = next_task_id();
+    // Three references: the registry's (until the task finishes), the join_handle's, and
+    // the queue's. No atomics needed yet: nobody else knows the task.
+    t->state.store(notified | join_interest | 3 * ref_one, std::memory_order_relaxed);
+    runtime_core& core = s.core();
+    core.spawned.fetch_add(1, std::memory_order_relaxed);
+    if (!core.registry.insert(t)) {
+        // The runtime is shutting down: the task is cancelled before it starts.
+        t->state.store(running | cancelled | join_interest | 3 * ref_one,
+                       std::memory_order_relaxed);
+        cancel_frames(t);
+        t->drop(t, drop_kind::callable);
+        t->state.store(complete | cancelled | join_interest | ref_one, std::memory_order_release);
+        return;
+    }
+    s.schedule(t, false);
+}
+
+[[noreturn]] void throw_empty_task() {
+    throw std::logic_error("tako::task: awaiting or spawning an empty task "
+                           "(moved-from, released, or already finished)");
+}
+
+} // namespace tako::detail
+
+namespace tako {
+std::optional<task_id> current_task_id() noexcept {
+    const detail::task_header* t = detail::tls_poll.task;
+    if (t == nullptr) {
+        return std::nullopt;
+    }
+    return task_id{t->id};
+}
+} // namespace tako
