@@ -94,6 +94,8 @@ public:
     [[nodiscard]] tako::abort_handle get_abort_handle() const noexcept {
         return tako::abort_handle(task_);
     }
+    /// The task's header (internal: for the runtime's own drivers).
+    [[nodiscard]] detail::task_header* header() const noexcept { return task_; }
     /// Detaches the task (same as destroying the handle).
     void detach() noexcept { reset(); }
 

@@ -133,6 +133,9 @@ public:
     /// True once the body has finished (returned or thrown).
     [[nodiscard]] bool done() const noexcept { return handle_ && handle_.done(); }
 
+    /// The frame, still owned by this task (used by the combinators).
+    [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
     /// Gives up ownership of the frame (used by `spawn` and the combinators).
     [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept {
         return std::exchange(handle_, nullptr);

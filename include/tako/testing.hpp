@@ -28,6 +28,18 @@ struct options {
     runtime_flavor flavor = runtime_flavor::current_thread;
     std::size_t workers = 2;
     std::optional<std::uint64_t> seed;
+
+    static options multi_thread(std::size_t workers = 2) {
+        options o;
+        o.flavor = runtime_flavor::multi_thread;
+        o.workers = workers;
+        return o;
+    }
+    static options seeded(std::uint64_t seed) {
+        options o;
+        o.seed = seed;
+        return o;
+    }
 };
 
 inline void run(task<void> (*body)(), const options& opts) {
@@ -43,18 +55,17 @@ inline void run(task<void> (*body)(), const options& opts) {
 
 } // namespace tako::testing
 
-#define TAKO_TEST_WITH(suite, name, ...)                                                  \
+/// A coroutine test body run with `opts` (a `tako::testing::options`).
+#define TAKO_TEST_WITH(suite, name, opts)                                                 \
     static ::tako::task<void> suite##_##name##_tako_body();                               \
-    TEST(suite, name) {                                                                   \
-        ::tako::testing::run(&suite##_##name##_tako_body,                                 \
-                             ::tako::testing::options{__VA_ARGS__});                      \
-    }                                                                                     \
+    TEST(suite, name) { ::tako::testing::run(&suite##_##name##_tako_body, (opts)); }      \
     static ::tako::task<void> suite##_##name##_tako_body()
 
-#define TAKO_TEST(suite, name) TAKO_TEST_WITH(suite, name)
+#define TAKO_TEST(suite, name) TAKO_TEST_WITH(suite, name, ::tako::testing::options{})
 #define TAKO_TEST_MT(suite, name)                                                         \
-    TAKO_TEST_WITH(suite, name, .flavor = ::tako::runtime_flavor::multi_thread)
-#define TAKO_TEST_SEED(suite, name, seed_value) TAKO_TEST_WITH(suite, name, .seed = seed_value)
+    TAKO_TEST_WITH(suite, name, ::tako::testing::options::multi_thread())
+#define TAKO_TEST_SEED(suite, name, seed_value)                                           \
+    TAKO_TEST_WITH(suite, name, ::tako::testing::options::seeded(seed_value))
 
 /// Fails the test and leaves the coroutine body when `cond` is false.
 #define TAKO_CO_ASSERT(cond)                                                              \

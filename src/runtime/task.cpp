@@ -142,15 +142,18 @@ void run_task(task_header* t) noexcept {
     }
 
     poll_context& c = tls_poll;
+    const poll_context outer = c; // a local_set runs its tasks inside another task
     c.task = t;
     c.branch = nullptr;
     c.resume_slot = &t->resume_point;
+    c.locals = &t->locals;
     c.stack_base = static_cast<char*>(__builtin_frame_address(0));
     c.yielded = false;
     t->resume_point.resume();
     const bool yielded = c.yielded;
-    c.task = nullptr;
-    c.stack_base = nullptr;
+    const std::uint32_t budget = c.budget;
+    c = outer;
+    c.budget = budget;
 
     if (t->root.done()) {
         finish(t, 1);
@@ -231,7 +234,6 @@ void unregister_join_waiter(task_header* t) noexcept {
     t->join_waiter = {};
 }
 
-namespace {
 /// Ids come from a global counter in blocks of 1024 per thread, so spawning does not
 /// contend on one cache line.
 std::uint64_t next_task_id() noexcept {
@@ -244,23 +246,19 @@ std::uint64_t next_task_id() noexcept {
     }
     return next++;
 }
-} // namespace
 
 void submit_new_task(scheduler& s, task_header* t) noexcept {
     t->sched = &s;
-    t->id = next_task_id();
-    // Three references: the registry's (until the task finishes), the join_handle's, and
-    // the queue's. No atomics needed yet: nobody else knows the task.
-    t->state.store(notified | join_interest | 3 * ref_one, std::memory_order_relaxed);
     runtime_core& core = s.core();
     core.spawned.fetch_add(1, std::memory_order_relaxed);
     if (!core.registry.insert(t)) {
-        // The runtime is shutting down: the task is cancelled before it starts.
-        t->state.store(running | cancelled | join_interest | 3 * ref_one,
-                       std::memory_order_relaxed);
+        // The runtime is shutting down: the task is cancelled before it starts. Its
+        // registry and queue references are dropped; handles keep theirs.
+        t->state.fetch_or(running | cancelled, std::memory_order_relaxed);
         cancel_frames(t);
         t->drop(t, drop_kind::callable);
-        t->state.store(complete | cancelled | join_interest | ref_one, std::memory_order_release);
+        t->state.fetch_sub(2 * ref_one, std::memory_order_relaxed);
+        t->state.fetch_xor(running | complete | notified, std::memory_order_release);
         return;
     }
     s.schedule(t, false);
@@ -282,3 +280,16 @@ std::optional<task_id> current_task_id() noexcept {
     return task_id{t->id};
 }
 } // namespace tako
+
+namespace tako::detail {
+std::uint32_t random_below(std::uint32_t n) noexcept {
+    static constinit thread_local std::uint64_t state = 0;
+    if (state == 0) {
+        state = reinterpret_cast<std::uintptr_t>(&state) ^ 0x9E3779B97F4A7C15ull;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<std::uint32_t>(state % n);
+}
+} // namespace tako::detail

@@ -20,9 +20,12 @@ namespace tako::detail {
 /// `std::runtime_error` naming `what` when the thread is outside any runtime.
 scheduler& current_scheduler(const char* what);
 
-/// Gives the new task an id, registers it with its runtime and queues it. If the runtime
+/// Registers the new task with its runtime and queues it. If the runtime
 /// is shutting down the task is cancelled at once (its join_handle reports cancellation).
 void submit_new_task(scheduler& s, task_header* t) noexcept;
+
+/// A process-unique task id.
+std::uint64_t next_task_id() noexcept;
 
 /// Join-handle side of the state machine (src/runtime/task.cpp).
 void drop_join_handle(task_header* t) noexcept;
@@ -61,6 +64,12 @@ template <class T, class F>
 task_cell<T, F>* new_cell(const char* name, std::source_location loc) {
     auto* cell = ::new (frame_allocate(sizeof(task_cell<T, F>))) task_cell<T, F>();
     cell->drop = &task_cell<T, F>::drop_impl;
+    cell->id = next_task_id();
+    // Three references: the registry's (until the task finishes), the join_handle's, and
+    // the run queue's. Set here, before any handle can take another reference.
+    cell->state.store(task_state::notified | task_state::join_interest |
+                          3 * task_state::ref_one,
+                      std::memory_order_relaxed);
     cell->name = name;
     cell->location = loc;
     return cell;

@@ -25,6 +25,13 @@ struct promise_base;
 
 /// The fired flag of one branch of an in-task combinator (`join`, `select`). Flags chain
 /// to the enclosing combinator's branch so nested combinators know which branch to resume.
+/// One `task_local` value in scope; entries chain to the enclosing scope.
+struct local_entry {
+    const void* key;
+    void* value;
+    local_entry* prev;
+};
+
 struct branch_flag {
     std::atomic<bool> fired{false};
     branch_flag* parent = nullptr;
@@ -76,6 +83,8 @@ struct poll_context {
     branch_flag* branch = nullptr;
     /// Where a suspending leaf records the handle the task resumes next.
     std::coroutine_handle<>* resume_slot = nullptr;
+    /// Head of the task-local scopes of the chain being resumed (task or branch).
+    local_entry** locals = nullptr;
     /// Stack position when the scheduler started resuming the task (see transfer_to).
     char* stack_base = nullptr;
     /// Cooperative budget left in this scheduling of the task (ARCHITECTURE.md item 7).
@@ -115,6 +124,7 @@ struct task_header {
     std::uint64_t id = 0;
     const char* name = nullptr;
     std::source_location location;
+    local_entry* locals = nullptr;         ///< task_local scopes of the root chain
     std::uint32_t unconstrained_depth = 0; ///< > 0 while inside tako::unconstrained
     spin_lock join_lock;                   ///< guards join_waiter
     waker join_waiter;                     ///< the task awaiting this one's join_handle

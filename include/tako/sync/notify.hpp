@@ -42,6 +42,8 @@ public:
     class awaiter {
     public:
         explicit awaiter(notify& n) noexcept : notify_(n) {}
+        /// Only an awaiter that has not been awaited yet may be moved (e.g. into `select`).
+        awaiter(awaiter&& o) noexcept : notify_(o.notify_) {}
         awaiter(const awaiter&) = delete;
         awaiter& operator=(const awaiter&) = delete;
         /// Unlinks from the waiter list (or forwards a notification it received).

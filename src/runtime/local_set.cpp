@@ -1,0 +1,178 @@
+// local_set: a scheduler whose tasks run only inside run_until, on the set's thread.
+
+#include "tako/local_set.hpp"
+
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/inject_queue.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/task_queue.hpp"
+#include "tako/yield.hpp"
+
+namespace tako::detail {
+
+namespace {
+constinit thread_local local_scheduler* tls_local = nullptr;
+/// Local tasks run per turn of the driver before it lets the runtime run others.
+constexpr int tasks_per_turn = 61;
+} // namespace
+
+class local_scheduler final : public scheduler {
+public:
+    explicit local_scheduler(runtime_core& core)
+        : scheduler(core), owner_(std::this_thread::get_id()) {}
+
+    void schedule(task_header* t, bool /*yield*/) noexcept override {
+        if (std::this_thread::get_id() == owner_) {
+            local_.push_back(t); // only the owner thread touches local_
+        } else {
+            remote_.push(t);
+        }
+        if (tls_local != this) {
+            wake_driver();
+        }
+    }
+
+    void track(task_header* t) {
+        // Forget finished tasks now and then, so the list stays proportional to live ones.
+        if (tracked_.size() >= 64 && tracked_.size() >= 2 * live_hint_) {
+            std::erase_if(tracked_, [](const abort_handle& h) { return h.is_finished(); });
+            live_hint_ = tracked_.size();
+        }
+        tracked_.emplace_back(t);
+    }
+
+    /// Runs up to one turn of local tasks; true if any ran.
+    bool run_turn() {
+        local_scheduler* const outer = tls_local;
+        tls_local = this;
+        bool ran = false;
+        for (int i = 0; i < tasks_per_turn; ++i) {
+            task_header* t = local_.pop_front();
+            if (t == nullptr) {
+                t = remote_.pop();
+            }
+            if (t == nullptr) {
+                break;
+            }
+            ran = true;
+            tls_poll.budget = 128;
+            run_task(t);
+        }
+        tls_local = outer;
+        return ran;
+    }
+
+    [[nodiscard]] bool has_work() const noexcept { return !local_.empty() || !remote_.empty(); }
+
+    /// Links the driver's waker unless work is already queued.
+    bool park_driver(waker w) {
+        std::lock_guard guard(lock_);
+        if (has_work()) {
+            return false;
+        }
+        driver_ = w;
+        return true;
+    }
+    void unpark_driver() {
+        std::lock_guard guard(lock_);
+        driver_ = {};
+    }
+
+    void cancel_all() noexcept {
+        for (auto& h : tracked_) {
+            h.abort();
+        }
+        tracked_.clear();
+        while (has_work()) {
+            run_turn(); // aborted tasks are destroyed as they come up
+        }
+    }
+
+    [[nodiscard]] std::thread::id owner() const noexcept { return owner_; }
+
+private:
+    void wake_driver() noexcept {
+        task_ref r;
+        {
+            std::lock_guard guard(lock_);
+            if (driver_) {
+                r = driver_.fire();
+                driver_ = {};
+            }
+        }
+        std::move(r).wake();
+    }
+
+    const std::thread::id owner_;
+    task_queue local_;
+    inject_queue remote_;
+    spin_lock lock_;
+    waker driver_; ///< the task inside run_until, when it waits; guarded by lock_
+    std::vector<abort_handle> tracked_;
+    std::size_t live_hint_ = 0;
+};
+
+local_scheduler* current_local_set() noexcept { return tls_local; }
+scheduler& as_scheduler(local_scheduler& s) noexcept { return s; }
+void track_local(local_scheduler& s, task_header* t) { s.track(t); }
+
+namespace {
+/// Suspends the driver until a local task is scheduled.
+struct wait_for_local_work {
+    local_scheduler& s;
+    bool linked = false;
+    ~wait_for_local_work() {
+        if (linked) {
+            s.unpark_driver();
+        }
+    }
+    bool await_ready() const noexcept { return s.has_work(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        linked = s.park_driver(record_suspension(h));
+        return linked;
+    }
+    void await_resume() noexcept { linked = false; }
+};
+} // namespace
+
+task<void> drive_local_set(local_scheduler& s, task_header* root) {
+    if (std::this_thread::get_id() != s.owner()) {
+        throw std::logic_error("tako::local_set::run_until: must run on the thread that "
+                               "created the set");
+    }
+    if (tls_thread.is_runtime_thread && tls_thread.runtime != nullptr &&
+        tls_thread.runtime->config.flavor == runtime_flavor::multi_thread) {
+        throw std::logic_error("tako::local_set::run_until: needs a current_thread runtime "
+                               "(a multi_thread worker could move the set to another thread)");
+    }
+    while (!is_complete(root)) {
+        if (s.run_turn()) {
+            if (!is_complete(root)) {
+                co_await yield_now(); // let the runtime's other tasks run
+            }
+            continue;
+        }
+        co_await wait_for_local_work{s};
+    }
+}
+
+std::unique_ptr<local_scheduler, void (*)(local_scheduler*)> make_local_scheduler() {
+    runtime_core* core = tls_thread.runtime;
+    if (core == nullptr) {
+        throw std::runtime_error("tako::local_set: create it on a tako runtime thread");
+    }
+    return {new local_scheduler(*core), [](local_scheduler* s) {
+                s->cancel_all();
+                delete s;
+            }};
+}
+
+} // namespace tako::detail
+
+namespace tako {
+local_set::local_set() : impl_(detail::make_local_scheduler()) {}
+local_set::~local_set() = default;
+} // namespace tako
