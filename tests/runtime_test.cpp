@@ -231,7 +231,7 @@ TEST(runtime, block_on_from_blocking_thread_multi_thread) {
 // waits for the scheduler's core_lock_, which the thread inside runtime::block_on holds
 // until its own task completes. When that task awaits the blocking task, neither finishes:
 // a deadlock (Tokio's Handle::block_on works here while another thread drives the runtime).
-TEST(runtime, DISABLED_block_on_from_blocking_thread_current_thread) {
+TEST(runtime, block_on_from_blocking_thread_current_thread) {
     auto result = std::make_shared<std::atomic<int>>(0);
     const bool finished = finishes_within(
         [result] {
@@ -381,7 +381,7 @@ TEST(runtime, block_on_after_shutdown_throws_current_thread) {
 // local `signal_on_exit` sets the latch; the closed registry cancels the watcher before it
 // ever starts, so that local is never constructed, the latch is never set and
 // latch.wait() blocks forever. (Same hang if shutdown cancels a still-queued watcher.)
-TEST(runtime, DISABLED_block_on_after_shutdown_throws_multi_thread) {
+TEST(runtime, block_on_after_shutdown_throws_multi_thread) {
     auto outcome = std::make_shared<std::atomic<int>>(0); // 1: threw runtime_error
     const bool finished = finishes_within(
         [outcome] {
@@ -903,7 +903,7 @@ TEST(runtime, park_hook_multi_thread_idle_workers) {
 // pool's shutdown only waits for `threads_` to reach zero, which run() decrements before
 // it returns to thread_main, which then calls on_thread_stop. The hook (and anything the
 // user captured in it) can run after the runtime is gone; Tokio joins its blocking threads.
-TEST(runtime, DISABLED_blocking_threads_stop_hooks_run_before_destruction_returns) {
+TEST(runtime, blocking_threads_stop_hooks_run_before_destruction_returns) {
     auto starts = std::make_shared<std::atomic<int>>(0);
     auto stops = std::make_shared<std::atomic<int>>(0);
     {

@@ -862,7 +862,7 @@ TEST(spawn, unhandled_exception_hook_unnamed_task_detached_before_start) {
 // blocking.detached_blocking_exception_reaches_hook under TSan before that test was made
 // deterministic), contrary to ARCHITECTURE.md item 8 ("never silently dropped"). Fix:
 // whichever of finish()/drop_join_handle() runs second reports an unobserved exception.
-TEST(spawn, DISABLED_handle_dropped_after_failure_reports_exception) {
+TEST(spawn, handle_dropped_after_failure_reports_exception) {
     auto rec = std::make_shared<hook_record>();
     tako::runtime rt = with_hook(tako::runtime::builder::current_thread(), rec).build();
     rt.block_on([]() -> tako::task<> {

@@ -479,7 +479,7 @@ TEST(stress, abort_joiner_while_joined_task_completes) {
 // COMPLETE, run_task sees RUNNING without COMPLETE: the assert fires in debug builds; in
 // release builds the pool thread cancels and finishes the task a second time (double
 // callable destruction, double reference release: use-after-free / double free).
-TEST(stress, DISABLED_shutdown_racing_blocking_pool_starts) {
+TEST(stress, shutdown_racing_blocking_pool_starts) {
     for (int round = 0; round < 300; ++round) {
         std::vector<tako::join_handle<int>> hs;
         {
@@ -502,7 +502,7 @@ TEST(stress, DISABLED_shutdown_racing_blocking_pool_starts) {
 // shutdown cancels block_on's watcher task before its first poll, the watcher's local
 // `signal_on_exit` guard was never constructed, so the latch is never set. Same root cause
 // as runtime.DISABLED_block_on_after_shutdown_throws_multi_thread.
-TEST(stress, DISABLED_block_on_racing_runtime_shutdown) {
+TEST(stress, block_on_racing_runtime_shutdown) {
     int hung = 0, threw = 0;
     for (int round = 0; round < 100; ++round) {
         auto outcome = std::make_shared<std::atomic<int>>(0);
@@ -622,6 +622,6 @@ TEST(stress, wakes_and_aborts_from_handle_holders_racing_runtime_destruction) {
 // multi_thread_scheduler. TSan: "data race ... operator delete in ~multi_thread_scheduler
 // vs. read in idle::should_notify via abort_task". Tokio avoids it because each task holds
 // a counted reference to its scheduler's shared state.
-TEST(stress, DISABLED_wakes_and_aborts_racing_runtime_destruction) {
+TEST(stress, wakes_and_aborts_racing_runtime_destruction) {
     wakes_and_aborts_racing_runtime_destruction(false);
 }

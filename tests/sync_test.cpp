@@ -207,7 +207,7 @@ TAKO_TEST(oneshot, value_sent_before_close_is_still_received) {
 // sender, but skips take_waiter()/wake(), and the sender has no state left to close later.
 // The waiting task hangs forever (Tokio's recv completes with RecvError once the sender is
 // gone). Fix: in sender::send, wake the waiter whenever one is registered.
-TAKO_TEST(oneshot, DISABLED_close_then_send_wakes_waiting_receiver) {
+TAKO_TEST(oneshot, close_then_send_wakes_waiting_receiver) {
     auto [tx, rx] = tako::sync::oneshot::channel<int>();
     auto receiving = tako::spawn([&rx]() -> tako::task<bool> {
         auto r = co_await rx;

@@ -25,7 +25,9 @@ void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
         // Pool threads keep the runtime's shared state alive: after a shutdown that timed
         // out they may still be running user code that spawns or wakes tasks.
         auto keep = core().shared_from_this();
-        start_thread(core().config, [this, keep = std::move(keep)] { run(); }).detach();
+        start_thread(core().config, [this, keep = std::move(keep)] { run(); },
+                     /*run_stop_hook=*/false)
+            .detach();
     } catch (const std::exception& e) {
         // Out of threads: the queued task waits for a busy thread (if there is one).
         std::fprintf(stderr, "tako: blocking pool cannot start a thread: %s\n", e.what());
@@ -62,9 +64,15 @@ void blocking_pool::run() noexcept {
             break; // idle for keep_alive: retire
         }
     }
+    tls_thread = {};
+    if (core().config.on_thread_stop) {
+        // Before we count as exited: shutdown returns only after every stop hook ran.
+        guard.unlock();
+        core().config.on_thread_stop();
+        guard.lock();
+    }
     --threads_;
     exit_cv_.notify_all();
-    tls_thread = {};
 }
 
 void blocking_pool::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept {

@@ -53,6 +53,16 @@ task_header* current_thread_scheduler::next_task() {
     return local_.pop_front();
 }
 
+bool current_thread_scheduler::try_block_on(task_header* root) {
+    std::unique_lock guard(core_lock_, std::try_to_lock);
+    if (!guard.owns_lock()) {
+        return false;
+    }
+    guard.unlock(); // block_on takes it again; a concurrent caller at worst waits here
+    block_on(root);
+    return true;
+}
+
 void current_thread_scheduler::block_on(task_header* root) {
     std::lock_guard guard(core_lock_);
     const thread_context saved = tls_thread;

@@ -22,6 +22,8 @@ public:
     /// Runs tasks on the calling thread until `root` completes. One caller at a time;
     /// concurrent callers wait for the scheduler.
     void block_on(task_header* root);
+    /// block_on if no other thread is inside block_on; false (and nothing run) otherwise.
+    bool try_block_on(task_header* root);
     /// Releases every queued task (all are complete at shutdown).
     void drain() noexcept;
 

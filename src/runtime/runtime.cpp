@@ -63,13 +63,21 @@ struct completion_awaiter {
     void await_resume() noexcept { linked = false; }
 };
 
-task<void> watch(task_header* target, block_latch* latch) {
-    struct signal_on_exit {
-        block_latch* latch;
-        ~signal_on_exit() { latch->set(); }
-    } guard{latch};
-    co_await completion_awaiter{target};
-}
+/// The watcher task's callable: destroyed when the watcher ends, including when shutdown
+/// cancels it before it ever ran, and then it releases the thread in block_on.
+struct watcher {
+    task_header* target;
+    block_latch* latch;
+    watcher(task_header* t, block_latch* l) noexcept : target(t), latch(l) {}
+    watcher(watcher&& o) noexcept : target(o.target), latch(std::exchange(o.latch, nullptr)) {}
+    watcher& operator=(watcher&&) = delete;
+    ~watcher() {
+        if (latch != nullptr) {
+            latch->set();
+        }
+    }
+    task<void> operator()() const { co_await completion_awaiter{target}; }
+};
 
 } // namespace
 
@@ -144,12 +152,15 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
 
 void runtime_core::block_on(task_header* t) {
     if (auto* ct = dynamic_cast<current_thread_scheduler*>(main.get())) {
-        ct->block_on(t);
-        return;
+        // A thread already drives this scheduler (we are, e.g., a blocking-pool thread):
+        // it runs our task too, so wait for it like on a multi_thread runtime.
+        if (ct->try_block_on(t)) {
+            return;
+        }
     }
     block_latch latch;
-    task<void> w = watch(t, &latch);
-    auto* cell = make_cell(std::move(w), "block_on watcher", std::source_location::current());
+    auto* cell = make_cell(watcher(t, &latch), "block_on watcher",
+                           std::source_location::current());
     submit_new_task(*main, cell);
     drop_join_handle(cell);
     latch.wait();

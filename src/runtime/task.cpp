@@ -2,8 +2,11 @@
 // cancelling and joining a spawned task. Every transition is one RMW on the state word.
 
 #include <cassert>
+#include <cstdio>
 #include <stdexcept>
+#include <thread>
 
+#include "runtime/blocking_pool.hpp"
 #include "runtime/scheduler.hpp"
 #include "tako/task.hpp"
 
@@ -73,6 +76,52 @@ void cancel_frames(task_header* t) noexcept {
     }
 }
 
+/// An exception nobody will observe: to the runtime's hook when the calling thread is in
+/// the task's runtime (then it is certainly alive), else to stderr.
+void report_dropped_exception(task_header* t) noexcept {
+    // Compare pointers only: if the task's runtime is gone, t->sched dangles.
+    runtime_core* here = tls_thread.runtime;
+    if (here != nullptr && (here->main.get() == t->sched || here->blocking.get() == t->sched)) {
+        here->report_unhandled(t, t->root_promise->exception);
+        return;
+    }
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(t->root_promise->exception);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "tako: task %llu threw and its join_handle was dropped: %s\n",
+                 static_cast<unsigned long long>(t->id), what.c_str());
+}
+
+/// Pushes a task marked NOTIFIED|SCHEDULING, and again for every PUSH_AGAIN that another
+/// waker left meanwhile; then clears SCHEDULING and drops the caller's reference. Only the
+/// holder of SCHEDULING pushes, so one task is never pushed by two threads at once.
+void submit_and_release(task_header* t) noexcept {
+    t->sched->schedule(t, false);
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
+    for (;;) {
+        if (s & push_again) {
+            if (t->state.compare_exchange_weak(s, s & ~push_again, std::memory_order_acq_rel,
+                                               std::memory_order_acquire)) {
+                t->sched->schedule(t, false);
+                s = t->state.load(std::memory_order_acquire);
+            }
+            continue;
+        }
+        if (t->state.compare_exchange_weak(s, s - ref_one - scheduling,
+                                           std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+            break;
+        }
+    }
+    if (refs(s) == 1) {
+        t->drop(t, drop_kind::deallocate);
+    }
+}
+
 } // namespace
 
 void task_header::ref_dec() noexcept { release(this, 1); }
@@ -106,8 +155,13 @@ void task_ref::wake() && noexcept {
             next = s - ref_one; // coalesced, or nothing left to run
         } else if (s & running) {
             next = (s | notified) - ref_one; // the runner re-queues it
+        } else if (s & scheduling) {
+            // Another waker is still pushing an earlier notification: it pushes once more
+            // for us. Our reference becomes the queue's.
+            next = s | notified | push_again;
         } else {
-            next = s | notified; // our reference becomes the queue's
+            // A new reference for the queue; ours is kept until the push is done.
+            next = (s | notified | scheduling) + ref_one;
             submit = true;
         }
         // acq_rel: release makes the resource's writes (the fired node) visible to
@@ -115,7 +169,7 @@ void task_ref::wake() && noexcept {
     } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
     if (submit) {
-        t->sched->schedule(t, false);
+        submit_and_release(t);
     } else if (refs(next) == 0) {
         t->drop(t, drop_kind::deallocate);
     }
@@ -125,12 +179,12 @@ void run_task(task_header* t) noexcept {
     std::uint64_t s = t->state.load(std::memory_order_relaxed);
     std::uint64_t next = 0;
     do {
-        if (s & complete) {
-            // Cancelled at shutdown while queued: only the queue reference is left here.
+        if (s & (complete | running)) {
+            // Cancelled at shutdown while queued (complete), or being cancelled right now
+            // by the shutdown thread (running): only our queue reference is left to drop.
             release(t, 1);
             return;
         }
-        assert(!(s & running));
         next = (s & ~notified) | running;
         // acquire: the previous runner's frame writes and the waker's node writes.
     } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acquire,
@@ -174,8 +228,14 @@ void run_task(task_header* t) noexcept {
 }
 
 void cancel_for_shutdown(task_header* t) noexcept {
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
     do {
+        while (s & (scheduling | push_again)) {
+            // Another thread is pushing the task to its queue: let it finish, so the
+            // queue drain sees the entry and the scheduler outlives the push.
+            std::this_thread::yield();
+            s = t->state.load(std::memory_order_acquire);
+        }
         if (s & (running | complete)) {
             return; // a blocking task still running: it completes on its own
         }
@@ -198,14 +258,17 @@ void abort_task(task_header* t) noexcept {
         }
         if (s & (running | notified)) {
             next = s | cancelled | notified; // the runner (or the queue) cancels it
+        } else if (s & scheduling) {
+            next = (s | cancelled | notified | push_again) + ref_one; // see task_ref::wake
         } else {
-            next = (s | cancelled | notified) + ref_one;
+            // One reference for the queue, one held until the push is done.
+            next = (s | cancelled | notified | scheduling) + 2 * ref_one;
             submit = true;
         }
     } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
     if (submit) {
-        t->sched->schedule(t, false);
+        submit_and_release(t);
     }
 }
 
@@ -215,7 +278,12 @@ bool is_complete(const task_header* t) noexcept {
 }
 
 void drop_join_handle(task_header* t) noexcept {
-    t->state.fetch_and(~join_interest, std::memory_order_relaxed);
+    // acquire: if the task completed, its result (and exception) is visible.
+    const std::uint64_t prev = t->state.fetch_and(~join_interest, std::memory_order_acq_rel);
+    if ((prev & complete) && t->root && t->root_promise->exception) {
+        // The task failed before its handle was dropped, and nobody looked at the error.
+        report_dropped_exception(t);
+    }
     release(t, 1);
 }
 

@@ -14,6 +14,7 @@ constexpr std::size_t default_stack_size = 2 * 1024 * 1024;
 struct start_args {
     const runtime::builder::config* cfg;
     std::function<void()> body;
+    bool run_stop_hook;
 };
 
 void* thread_main(void* p) {
@@ -25,7 +26,7 @@ void* thread_main(void* p) {
         cfg.on_thread_start();
     }
     args->body();
-    if (cfg.on_thread_stop) {
+    if (args->run_stop_hook && cfg.on_thread_stop) {
         cfg.on_thread_stop();
     }
     return nullptr;
@@ -33,12 +34,13 @@ void* thread_main(void* p) {
 
 } // namespace
 
-os_thread start_thread(const runtime::builder::config& cfg, std::function<void()> body) {
+os_thread start_thread(const runtime::builder::config& cfg, std::function<void()> body,
+                       bool run_stop_hook) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, cfg.thread_stack_size != 0 ? cfg.thread_stack_size
                                                                 : default_stack_size);
-    auto args = std::make_unique<start_args>(start_args{&cfg, std::move(body)});
+    auto args = std::make_unique<start_args>(start_args{&cfg, std::move(body), run_stop_hook});
     os_thread t;
     const int rc = pthread_create(&t.id_, &attr, &thread_main, args.get());
     pthread_attr_destroy(&attr);

@@ -38,13 +38,15 @@ public:
     [[nodiscard]] bool joinable() const noexcept { return joinable_; }
 
 private:
-    friend os_thread start_thread(const runtime::builder::config&, std::function<void()>);
+    friend os_thread start_thread(const runtime::builder::config&, std::function<void()>, bool);
     pthread_t id_{};
     bool joinable_ = false;
 };
 
-/// Starts `body` on a new thread named and sized per `cfg`, wrapped in the thread
-/// start/stop hooks. Throws std::system_error if the thread can't be created.
-os_thread start_thread(const runtime::builder::config& cfg, std::function<void()> body);
+/// Starts `body` on a new thread named and sized per `cfg`, wrapped in the thread start
+/// hook and (if `run_stop_hook`) the stop hook; a body that must report its exit only after
+/// the stop hook ran calls it itself. Throws std::system_error if the thread can't start.
+os_thread start_thread(const runtime::builder::config& cfg, std::function<void()> body,
+                       bool run_stop_hook = true);
 
 } // namespace tako::detail

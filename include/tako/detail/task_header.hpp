@@ -102,7 +102,12 @@ inline constexpr std::uint64_t notified = 2;      ///< queued, or to be re-queue
 inline constexpr std::uint64_t complete = 4;      ///< result (or cancellation) is final
 inline constexpr std::uint64_t cancelled = 8;     ///< abort requested
 inline constexpr std::uint64_t join_interest = 16; ///< a join_handle still exists
-inline constexpr std::uint64_t ref_one = 64;
+/// A waker (or abort) is between setting NOTIFIED and finishing the queue push. Runtime
+/// shutdown waits for it to clear before it cancels the task and frees the scheduler.
+inline constexpr std::uint64_t scheduling = 32;
+/// Set by a second waker that found `scheduling` set: the first one pushes once more.
+inline constexpr std::uint64_t push_again = 64;
+inline constexpr std::uint64_t ref_one = 128;
 } // namespace task_state
 
 enum class drop_kind : unsigned char {

@@ -94,9 +94,10 @@ public:
             s->sender_alive = false;
             if (s->receiver_alive) {
                 s->value.emplace(std::move(value));
-                r = s->take_waiter();
                 delivered = true;
             }
+            // A receiver that closed and still waits learns the channel is done.
+            r = s->take_waiter();
         }
         std::move(r).wake();
         s->release();
@@ -191,7 +192,7 @@ public:
                 return false;
             }
             std::lock_guard guard(s->lock);
-            if (s->value || !s->sender_alive) {
+            if (s->value || !s->sender_alive || !s->receiver_alive) {
                 if (tako::detail::consume_budget()) {
                     return false;
                 }
@@ -231,7 +232,8 @@ private:
             state_->value.reset();
             return v;
         }
-        return std::unexpected(state_->sender_alive ? recv_error::empty : recv_error::closed);
+        const bool open = state_->sender_alive && state_->receiver_alive;
+        return std::unexpected(open ? recv_error::empty : recv_error::closed);
     }
     void reset() noexcept {
         if (auto* s = std::exchange(state_, nullptr)) {
