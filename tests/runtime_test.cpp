@@ -1060,3 +1060,25 @@ TAKO_TEST_SEED(runtime, seeded_test_runs_every_task, 1234) {
     }
     EXPECT_EQ(s, 190);
 }
+
+// With one worker, work queued from another thread (here: block_on's watcher and a spawn
+// from a plain thread) must unpark the parked worker.
+TAKO_TEST_WITH(runtime, one_worker_is_woken_by_remote_spawns,
+               ::tako::testing::options::multi_thread(1)) {
+    const tako::runtime_handle h = tako::runtime_handle::current();
+    std::atomic<int> ran{0};
+    std::thread outside([&] {
+        for (int i = 0; i < 100; ++i) {
+            auto jh = h.spawn([&]() -> tako::task<> {
+                ran.fetch_add(1);
+                co_return;
+            });
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    });
+    while (ran.load() < 100) {
+        co_await tako::yield_now();
+    }
+    outside.join();
+    EXPECT_EQ(ran.load(), 100);
+}

@@ -44,7 +44,7 @@ struct runtime_metrics {
     std::size_t global_queue_depth = 0;
     std::size_t num_blocking_threads = 0;
     std::size_t num_idle_blocking_threads = 0;
-    std::uint64_t spawned_tasks_count = 0;
+    std::uint64_t spawned_tasks_count = 0; ///< tasks registered since the runtime started
 };
 
 /// A cloneable, thread-safe reference to a runtime (`tokio::runtime::Handle`). It keeps the

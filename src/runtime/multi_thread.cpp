@@ -111,15 +111,17 @@ void multi_thread_scheduler::schedule(task_header* t, bool yield) noexcept {
     if (tls_worker.sched == this) {
         worker& w = *static_cast<worker*>(tls_worker.w);
         if (yield) {
+            // A task re-queueing itself is not new work: this worker keeps running it,
+            // so waking a sibling would only make the two fight over it (and every
+            // yield would touch the shared idle word).
             push_local(w, t);
-            notify_parked();
             return;
         }
         // A task woken by the running one probably shares its data: run it next.
         task_header* prev = std::exchange(w.lifo, t);
         if (prev != nullptr) {
             push_local(w, prev);
-            notify_parked();
+            notify_parked_local();
         }
         return;
     }
@@ -129,6 +131,12 @@ void multi_thread_scheduler::schedule(task_header* t, bool yield) noexcept {
 
 void multi_thread_scheduler::push_local(worker& w, task_header* t) {
     w.queue.push_back(t, inject_);
+}
+
+void multi_thread_scheduler::notify_parked_local() noexcept {
+    if (workers_.size() > 1) { // else nobody could take the work but ourselves
+        notify_parked();
+    }
 }
 
 void multi_thread_scheduler::notify_parked() noexcept {
@@ -198,8 +206,9 @@ void multi_thread_scheduler::run_one(worker& w, task_header* t) {
             return;
         }
         if (polls >= max_lifo_polls || tls_poll.budget == 0) {
+            // Not new work either: this worker runs it soon. Waking a sibling here makes a
+            // chain of spawns hop between workers (a futex round trip every few tasks).
             push_local(w, next);
-            notify_parked();
             return;
         }
         run_task(next);

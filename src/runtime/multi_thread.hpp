@@ -50,6 +50,8 @@ private:
     void park_timeout(worker& w, std::optional<std::chrono::nanoseconds> timeout);
     void push_local(worker& w, task_header* t);
     void notify_parked() noexcept;
+    /// After queueing work on the calling worker's own queue.
+    void notify_parked_local() noexcept;
     void unpark(std::size_t index) noexcept;
     bool has_work_anywhere() const noexcept;
     void launch(worker& w);

@@ -24,6 +24,7 @@ bool task_registry::insert(task_header* t) noexcept {
     }
     s.head = t;
     ++s.count;
+    ++s.inserted;
     return true;
 }
 
@@ -76,6 +77,15 @@ std::size_t task_registry::size() const noexcept {
     for (std::size_t i = 0; i <= mask_; ++i) {
         std::lock_guard guard(shards_[i].lock);
         n += shards_[i].count;
+    }
+    return n;
+}
+
+std::uint64_t task_registry::inserted() const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i <= mask_; ++i) {
+        std::lock_guard guard(shards_[i].lock);
+        n += shards_[i].inserted;
     }
     return n;
 }

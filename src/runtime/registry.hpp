@@ -24,6 +24,8 @@ public:
     /// Removes and returns one live task, or null when empty.
     task_header* pop_any() noexcept;
     [[nodiscard]] std::size_t size() const noexcept;
+    /// Tasks inserted since construction (counted under the shard locks: no extra atomics).
+    [[nodiscard]] std::uint64_t inserted() const noexcept;
 
 private:
     struct alignas(64) shard {
@@ -31,6 +33,7 @@ private:
         bool closed = false;
         task_header* head = nullptr;
         std::size_t count = 0;
+        std::uint64_t inserted = 0;
     };
     shard& shard_for(const task_header* t) noexcept { return shards_[t->id & mask_]; }
 

@@ -243,9 +243,9 @@ runtime_metrics runtime_handle::metrics() const {
         m.global_queue_depth = ct->global_queue_depth();
     }
     m.num_alive_tasks = core_->registry.size();
+    m.spawned_tasks_count = core_->registry.inserted();
     m.num_blocking_threads = core_->blocking->num_threads();
     m.num_idle_blocking_threads = core_->blocking->num_idle_threads();
-    m.spawned_tasks_count = core_->spawned.load(std::memory_order_relaxed);
     return m;
 }
 

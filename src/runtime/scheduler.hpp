@@ -62,7 +62,6 @@ public:
     task_registry registry;
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;
-    std::atomic<std::uint64_t> spawned{0};
 
     /// Runs `t` to completion for block_on (current_thread: drives the scheduler).
     void block_on(task_header* t);

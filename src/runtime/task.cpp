@@ -22,11 +22,12 @@ constexpr std::uint64_t ref_mask = ~(ref_one - 1);
 
 std::uint64_t refs(std::uint64_t s) noexcept { return (s & ref_mask) / ref_one; }
 
-/// Drops `n` references; frees the cell if they were the last.
-void release(task_header* t, std::uint64_t n) noexcept {
+/// Drops `n` references (and clears `bits`, which must be set); frees the cell if they
+/// were the last.
+void release(task_header* t, std::uint64_t n, std::uint64_t bits = 0) noexcept {
     // acq_rel: the decrement that frees must see every other owner's writes (acquire),
     // and ours must be visible to whoever frees (release).
-    std::uint64_t prev = t->state.fetch_sub(n * ref_one, std::memory_order_acq_rel);
+    std::uint64_t prev = t->state.fetch_sub(n * ref_one + bits, std::memory_order_acq_rel);
     assert(refs(prev) >= n);
     if (refs(prev) == n) {
         t->drop(t, drop_kind::deallocate);
@@ -62,7 +63,9 @@ void finish(task_header* t, std::uint64_t extra_refs) noexcept {
     if (!(s & join_interest) && t->root && t->root_promise->exception) {
         t->sched->core().report_unhandled(t, t->root_promise->exception);
     }
-    notify_join_waiter(t);
+    if (s & join_waker) {
+        notify_join_waiter(t);
+    }
     release(t, 1 + extra_refs);
 }
 
@@ -278,28 +281,52 @@ bool is_complete(const task_header* t) noexcept {
 }
 
 void drop_join_handle(task_header* t) noexcept {
-    // acquire: if the task completed, its result (and exception) is visible.
-    const std::uint64_t prev = t->state.fetch_and(~join_interest, std::memory_order_acq_rel);
-    if ((prev & complete) && t->root && t->root_promise->exception) {
-        // The task failed before its handle was dropped, and nobody looked at the error.
-        report_dropped_exception(t);
+    // Clearing join_interest and dropping the handle's reference is one RMW (the handle
+    // holds the bit, so subtracting it clears it). acquire: a completed task's result is
+    // visible.
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
+    for (;;) {
+        if (s & complete) {
+            // finish() saw our interest and left the report to us. Check while our
+            // reference still keeps the frame alive.
+            if (t->root && t->root_promise->exception) {
+                report_dropped_exception(t);
+            }
+            release(t, 1, join_interest);
+            return;
+        }
+        // Not complete: the lifecycle reference keeps the task alive past this CAS.
+        if (t->state.compare_exchange_weak(s, s - join_interest - ref_one,
+                                           std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+            return;
+        }
     }
-    release(t, 1);
 }
 
 bool register_join_waiter(task_header* t, waker w) noexcept {
     std::lock_guard guard(t->join_lock);
-    // The lock orders us against notify_join_waiter, which runs after COMPLETE is set.
-    if (is_complete(t)) {
-        return false;
-    }
     t->join_waiter = w;
+    // Setting JOIN_WAKER fails once COMPLETE is set: either finish() sees the bit (and
+    // takes the lock, after us), or we see COMPLETE and do not wait.
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
+    do {
+        if (s & complete) {
+            t->join_waiter = {};
+            return false;
+        }
+    } while (!t->state.compare_exchange_weak(s, s | join_waker, std::memory_order_acq_rel,
+                                             std::memory_order_acquire));
     return true;
 }
 
 void unregister_join_waiter(task_header* t) noexcept {
     std::lock_guard guard(t->join_lock);
     t->join_waiter = {};
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    while (!(s & complete) &&
+           !t->state.compare_exchange_weak(s, s & ~join_waker, std::memory_order_relaxed)) {
+    }
 }
 
 /// Ids come from a global counter in blocks of 1024 per thread, so spawning does not
@@ -318,7 +345,6 @@ std::uint64_t next_task_id() noexcept {
 void submit_new_task(scheduler& s, task_header* t) noexcept {
     t->sched = &s;
     runtime_core& core = s.core();
-    core.spawned.fetch_add(1, std::memory_order_relaxed);
     if (!core.registry.insert(t)) {
         // The runtime is shutting down: the task is cancelled before it starts. Its
         // registry and queue references are dropped; handles keep theirs.

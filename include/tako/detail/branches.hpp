@@ -83,7 +83,6 @@ inline void resume_branch(branch_slot& b) {
     branch_flag* const outer_branch = c.branch;
     std::coroutine_handle<>* const outer_slot = c.resume_slot;
     local_entry** const outer_locals = c.locals;
-    b.flag.parent = outer_branch;
     c.branch = &b.flag;
     c.resume_slot = &b.resume;
     c.locals = &b.locals;
@@ -114,7 +113,10 @@ struct branch_set {
         std::apply(
             [&](auto&... t) {
                 std::size_t i = 0;
-                ((slots[i].resume = t.handle(), slots[i].locals = tls_poll.locals != nullptr ? *tls_poll.locals : nullptr,
+                // The driver always runs inside the same enclosing chain, so each flag's
+                // parent is fixed here, before any waker can read it.
+                ((slots[i].resume = t.handle(), slots[i].flag.parent = tls_poll.branch,
+                  slots[i].locals = tls_poll.locals != nullptr ? *tls_poll.locals : nullptr,
                   slots[i].flag.fired.store(true, std::memory_order_relaxed), ++i),
                  ...);
             },

@@ -107,7 +107,9 @@ inline constexpr std::uint64_t join_interest = 16; ///< a join_handle still exis
 inline constexpr std::uint64_t scheduling = 32;
 /// Set by a second waker that found `scheduling` set: the first one pushes once more.
 inline constexpr std::uint64_t push_again = 64;
-inline constexpr std::uint64_t ref_one = 128;
+/// `join_waiter` holds a waker; completion takes `join_lock` only when this is set.
+inline constexpr std::uint64_t join_waker = 128;
+inline constexpr std::uint64_t ref_one = 256;
 } // namespace task_state
 
 enum class drop_kind : unsigned char {
