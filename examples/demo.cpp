@@ -107,10 +107,12 @@ tako::task<int> async_main() {
         tako::join_set<int> set;
         for (int i = 0; i < 4; ++i) {
             set.spawn([i]() -> tako::task<int> {
-                auto r = co_await tako::spawn_blocking([i] {
+                // Named, not a temporary in the co_await statement (STYLE.md rule 1).
+                auto nap = [i] {
                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
                     return i;
-                });
+                };
+                auto r = co_await tako::spawn_blocking(nap);
                 co_return *r;
             });
         }

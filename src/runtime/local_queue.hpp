@@ -17,7 +17,7 @@ class local_queue {
 public:
     static constexpr std::uint32_t capacity = 256;
 
-    /// Owner only. When the ring is full, the newer half plus `t` move to `overflow`.
+    /// Owner only. When the ring is full, the older half plus `t` move to `overflow`.
     void push_back(task_header* t, inject_queue& overflow) noexcept {
         for (;;) {
             const std::uint32_t tail = tail_.load(std::memory_order_relaxed); // we own it

@@ -152,11 +152,12 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
 
 void runtime_core::block_on(task_header* t) {
     if (auto* ct = dynamic_cast<current_thread_scheduler*>(main.get())) {
-        // A thread already drives this scheduler (we are, e.g., a blocking-pool thread):
-        // it runs our task too, so wait for it like on a multi_thread runtime.
-        if (ct->try_block_on(t)) {
-            return;
+        // While another thread drives the scheduler (we are, e.g., a blocking-pool
+        // thread), it runs our task too; if it leaves block_on first, we take over.
+        while (!is_complete(t) && !ct->try_block_on(t)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
+        return;
     }
     block_latch latch;
     auto* cell = make_cell(watcher(t, &latch), "block_on watcher",
