@@ -21,10 +21,9 @@ using namespace std::chrono_literals;
 using tako::runtime;
 using tako_test::deadline;
 using tako_test::life;
+using tako_test::mt;
 using tako_test::probe;
 using tako_test::wait_until;
-
-runtime::builder mt(std::size_t n = 2) { return runtime::builder::multi_thread().worker_threads(n); }
 
 /// Raises `max` to at least `v`.
 void raise_max(std::atomic<int>& max, int v) {
@@ -294,18 +293,7 @@ TEST(blocking, block_in_place_runs_inline_while_other_tasks_progress) {
         });
         (void)co_await setter;
         // The runtime keeps working afterwards.
-        std::vector<tako::join_handle<int>> hs;
-        for (int i = 0; i < 20; ++i) {
-            hs.push_back(tako::spawn([]() -> tako::task<int> {
-                co_await tako::yield_now();
-                co_return 1;
-            }));
-        }
-        int s = 0;
-        for (auto& h : hs) {
-            s += (co_await h).value_or(0);
-        }
-        o.later_tasks_ran = s == 20;
+        o.later_tasks_ran = co_await tako_test::sum_of_yielding_tasks(20) == 20;
         co_return o;
     });
     EXPECT_TRUE(o.same_thread);

@@ -15,12 +15,12 @@
 namespace {
 
 using tako::runtime;
+using tako_test::all_returned_or_cancelled;
 using tako_test::deadline;
 using tako_test::life;
+using tako_test::mt;
 using tako_test::probe;
 using tako_test::wait_until;
-
-runtime::builder mt(std::size_t n = 2) { return runtime::builder::multi_thread().worker_threads(n); }
 
 /// Releases several threads at once, so their first operations race.
 class start_line {
@@ -382,11 +382,7 @@ TEST(stress, notify_waiters_racing_new_waiters_and_aborts) {
         stop.store(true);
         waker.join();
         EXPECT_TRUE(all) << "round " << round;
-        for (auto& h : hs) {
-            ASSERT_TRUE(h.is_finished());
-            auto r = h.take_result();
-            EXPECT_TRUE(r.has_value() ? *r == 1 : r.error().is_cancelled());
-        }
+        ASSERT_TRUE(all_returned_or_cancelled(hs, 1));
     }
 }
 
@@ -422,11 +418,7 @@ TEST(stress, spawning_while_runtime_shuts_down) {
         }
         EXPECT_EQ(l.alive.load(), 0) << "round " << round;
         for (auto& v : hs) {
-            for (auto& h : v) {
-                ASSERT_TRUE(h.is_finished());
-                auto r = h.take_result();
-                EXPECT_TRUE(r.has_value() ? *r == 1 : r.error().is_cancelled());
-            }
+            ASSERT_TRUE(all_returned_or_cancelled(v, 1)) << "round " << round;
         }
     }
 }

@@ -31,6 +31,43 @@ bool permit_available(tako::sync::notify& n) {
     return aw.await_ready();
 }
 
+/// Spawns a new waiter on `*n` and lets it run; then wakes it with `notify_one` and joins
+/// it. True if the waiter was still parked before that `notify_one` (no permit was stored).
+tako::task<bool> new_waiter_parks_until_notify_one(tako::sync::notify* n) {
+    auto h = tako::spawn([n]() -> tako::task<> { co_await n->notified(); });
+    co_await settle();
+    const bool parked = !h.is_finished();
+    n->notify_one();
+    (void)co_await h;
+    co_return parked;
+}
+
+/// What `loop_until_another_task_runs` saw.
+struct budget_loop {
+    bool other_ran; ///< the other task ran while the loop was still going
+    int iterations; ///< how many steps the loop took
+};
+
+/// Spawns a task, then awaits `step()` in a loop until that task has run (at most 100'000
+/// times); joins it. The cooperative budget should make a loop of always-ready steps give
+/// way within a few hundred steps.
+template <class Step>
+tako::task<budget_loop> loop_until_another_task_runs(Step step) {
+    bool other_ran = false;
+    auto other = tako::spawn([&other_ran]() -> tako::task<> {
+        other_ran = true;
+        co_return;
+    });
+    int iterations = 0;
+    while (!other_ran && iterations < 100'000) {
+        ++iterations;
+        co_await step();
+    }
+    const budget_loop seen{other_ran, iterations}; // before the join, which lets it run
+    (void)co_await other;
+    co_return seen;
+}
+
 } // namespace
 
 // ------------------------------------------------------------------ oneshot
@@ -278,11 +315,7 @@ TAKO_TEST(notify, at_most_one_permit) {
     n.notify_one();
     n.notify_one();
     co_await n.notified(); // takes the single permit
-    auto h = tako::spawn([&n]() -> tako::task<> { co_await n.notified(); });
-    co_await settle();
-    EXPECT_FALSE(h.is_finished());
-    n.notify_one();
-    (void)co_await h;
+    EXPECT_TRUE(co_await new_waiter_parks_until_notify_one(&n));
 }
 
 TAKO_TEST(notify, notify_one_wakes_in_fifo_order) {
@@ -326,11 +359,7 @@ TAKO_TEST(notify, notify_waiters_wakes_all_and_stores_no_permit) {
         EXPECT_TRUE((co_await h).has_value());
     }
     // No permit: a new waiter waits.
-    auto late = tako::spawn([&n]() -> tako::task<> { co_await n.notified(); });
-    co_await settle();
-    EXPECT_FALSE(late.is_finished());
-    n.notify_one();
-    (void)co_await late;
+    EXPECT_TRUE(co_await new_waiter_parks_until_notify_one(&n));
 }
 
 TAKO_TEST(notify, notify_waiters_without_waiters_stores_no_permit) {
@@ -436,36 +465,20 @@ TAKO_TEST(notify, ready_loop_uses_budget) {
 // A loop of always-ready waits spends the cooperative budget and then lets others run.
 TAKO_TEST(notify, ready_loop_yields_to_other_tasks) {
     tako::sync::notify n;
-    bool other_ran = false;
-    auto other = tako::spawn([&other_ran]() -> tako::task<> {
-        other_ran = true;
-        co_return;
-    });
-    int iterations = 0;
-    while (!other_ran && iterations < 100'000) {
-        ++iterations;
+    const auto ready_wait = [&n] {
         n.notify_one();
-        co_await n.notified();
-    }
-    EXPECT_TRUE(other_ran);
-    EXPECT_LE(iterations, 200); // the budget is 128 per scheduling
-    (void)co_await other;
+        return n.notified();
+    };
+    const budget_loop seen = co_await loop_until_another_task_runs(ready_wait);
+    EXPECT_TRUE(seen.other_ran);
+    EXPECT_LE(seen.iterations, 200); // the budget is 128 per scheduling
 }
 
 TAKO_TEST(notify, consume_budget_yields_when_exhausted) {
-    bool other_ran = false;
-    auto other = tako::spawn([&other_ran]() -> tako::task<> {
-        other_ran = true;
-        co_return;
-    });
-    int iterations = 0;
-    while (!other_ran && iterations < 100'000) {
-        ++iterations;
-        co_await tako::consume_budget();
-    }
-    EXPECT_TRUE(other_ran);
-    EXPECT_LE(iterations, 200);
-    (void)co_await other;
+    const auto budget_step = [] { return tako::consume_budget(); };
+    const budget_loop seen = co_await loop_until_another_task_runs(budget_step);
+    EXPECT_TRUE(seen.other_ran);
+    EXPECT_LE(seen.iterations, 200);
 }
 
 TAKO_TEST_MT(notify, notify_from_other_thread) {

@@ -1,14 +1,19 @@
 #pragma once
-// Helpers shared by the runtime tests: lifetime probes, bounded waits and a watchdog that
-// turns a hang into a test failure.
+// Helpers shared by the runtime tests: lifetime probes, bounded waits, a watchdog that
+// turns a hang into a test failure, runtime builders and checks on finished join handles.
+
+#include <tako/tako.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace tako_test {
 
@@ -78,6 +83,98 @@ inline bool finishes_within(std::function<void()> fn, std::chrono::milliseconds 
         done->store(true, std::memory_order_release);
     }).detach();
     return wait_until([&] { return done->load(std::memory_order_acquire); }, timeout);
+}
+
+/// A current_thread runtime builder.
+inline tako::runtime::builder ct() {
+    return tako::runtime::builder::current_thread();
+}
+
+/// A multi_thread runtime builder with `n` workers.
+inline tako::runtime::builder mt(std::size_t n = 2) {
+    return tako::runtime::builder::multi_thread().worker_threads(n);
+}
+
+/// Both flavors, for tests that must hold on each. A test file instantiates it with
+/// `INSTANTIATE_TEST_SUITE_P(runtime, runtime_flavors, all_flavors, flavor_name)`.
+class runtime_flavors : public testing::TestWithParam<tako::runtime_flavor> {
+protected:
+    tako::runtime::builder builder() const {
+        return GetParam() == tako::runtime_flavor::current_thread ? ct() : mt();
+    }
+};
+
+inline const auto all_flavors =
+    testing::Values(tako::runtime_flavor::current_thread, tako::runtime_flavor::multi_thread);
+
+inline std::string flavor_name(const testing::TestParamInfo<tako::runtime_flavor>& info) {
+    return info.param == tako::runtime_flavor::current_thread ? "current_thread" : "multi_thread";
+}
+
+/// Spawns `n` tasks that each yield once and return 1, joins them all and returns the sum
+/// of their results: `n` when every one ran to completion.
+inline tako::task<int> sum_of_yielding_tasks(int n) {
+    std::vector<tako::join_handle<int>> hs;
+    for (int i = 0; i < n; ++i) {
+        hs.push_back(tako::spawn([]() -> tako::task<int> {
+            co_await tako::yield_now();
+            co_return 1;
+        }));
+    }
+    int s = 0;
+    for (auto& h : hs) {
+        s += (co_await h).value_or(0);
+    }
+    co_return s;
+}
+
+/// Succeeds if every handle in `hs` has finished and its task was cancelled. Takes the
+/// results; stops at the first handle that fails the check.
+template <class Handles>
+testing::AssertionResult all_cancelled(Handles& hs) {
+    std::size_t i = 0;
+    for (auto& h : hs) {
+        if (!h.is_finished()) {
+            return testing::AssertionFailure() << "task " << i << " has not finished";
+        }
+        auto r = h.take_result();
+        if (r.has_value()) {
+            return testing::AssertionFailure() << "task " << i << " returned instead of "
+                                               << "being cancelled";
+        }
+        if (!r.error().is_cancelled()) {
+            return testing::AssertionFailure() << "task " << i << " failed without being "
+                                               << "cancelled";
+        }
+        ++i;
+    }
+    return testing::AssertionSuccess();
+}
+
+/// Succeeds if every handle in `hs` has finished and its task either returned `want` or
+/// was cancelled (a shutdown may catch a task before or after it returns). Takes the
+/// results; stops at the first handle that fails the check.
+template <class Handles, class T>
+testing::AssertionResult all_returned_or_cancelled(Handles& hs, const T& want) {
+    std::size_t i = 0;
+    for (auto& h : hs) {
+        if (!h.is_finished()) {
+            return testing::AssertionFailure() << "task " << i << " has not finished";
+        }
+        auto r = h.take_result();
+        if (r.has_value() ? !(*r == want) : !r.error().is_cancelled()) {
+            auto f = testing::AssertionFailure() << "task " << i << " ";
+            if (r.has_value()) {
+                f << "returned " << testing::PrintToString(*r) << " instead of "
+                  << testing::PrintToString(want);
+            } else {
+                f << "failed without being cancelled";
+            }
+            return f;
+        }
+        ++i;
+    }
+    return testing::AssertionSuccess();
 }
 
 } // namespace tako_test
