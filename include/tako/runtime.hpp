@@ -178,6 +178,9 @@ public:
     /// current_thread only: pick the next task pseudo-randomly from the run queue, seeded,
     /// so one seed replays one interleaving (a test mode).
     builder& shuffle_seed(std::uint64_t seed);
+    /// current_thread only: start with the clock paused (`tako::time::pause`), so timers in
+    /// tests complete as soon as every task is idle, without really sleeping.
+    builder& start_paused(bool paused);
     /// Enables the I/O and time drivers (all drivers are always on today; kept for Tokio
     /// users' muscle memory).
     builder& enable_all() noexcept { return *this; }
@@ -198,6 +201,7 @@ public:
         std::chrono::nanoseconds thread_keep_alive = std::chrono::seconds(10);
         unhandled_exception_hook on_unhandled_exception;
         std::optional<std::uint64_t> shuffle_seed;
+        bool start_paused = false;
     };
 
 private:

@@ -17,5 +17,6 @@
 #include "tako/task.hpp"
 #include "tako/task_id.hpp"
 #include "tako/task_local.hpp"
+#include "tako/time.hpp"
 #include "tako/unconstrained.hpp"
 #include "tako/yield.hpp"

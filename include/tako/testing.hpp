@@ -10,7 +10,7 @@
 /// }
 /// ```
 /// `TAKO_TEST` uses a current_thread runtime; `TAKO_TEST_MT` a multi_thread runtime with
-/// two workers; `TAKO_TEST_SEED(suite, name, seed)` a current_thread runtime whose run
+/// two workers; `TAKO_TEST_PAUSED` a current_thread runtime with the clock paused; `TAKO_TEST_SEED(suite, name, seed)` a current_thread runtime whose run
 /// queue is shuffled by `seed`. GoogleTest's `ASSERT_*` macros `return`, which a coroutine
 /// cannot: use `EXPECT_*`, or `TAKO_CO_ASSERT(cond)` to stop the test body.
 
@@ -28,11 +28,18 @@ struct options {
     runtime_flavor flavor = runtime_flavor::current_thread;
     std::size_t workers = 2;
     std::optional<std::uint64_t> seed;
+    bool start_paused = false;
 
     static options multi_thread(std::size_t workers = 2) {
         options o;
         o.flavor = runtime_flavor::multi_thread;
         o.workers = workers;
+        return o;
+    }
+    /// current_thread with the clock paused: timers complete without really sleeping.
+    static options paused() {
+        options o;
+        o.start_paused = true;
         return o;
     }
     static options seeded(std::uint64_t seed) {
@@ -49,6 +56,9 @@ inline void run(task<void> (*body)(), const options& opts) {
     if (opts.seed) {
         b.shuffle_seed(*opts.seed);
     }
+    if (opts.start_paused) {
+        b.start_paused(true);
+    }
     runtime rt = b.build();
     rt.block_on(body());
 }
@@ -64,6 +74,8 @@ inline void run(task<void> (*body)(), const options& opts) {
 #define TAKO_TEST(suite, name) TAKO_TEST_WITH(suite, name, ::tako::testing::options{})
 #define TAKO_TEST_MT(suite, name)                                                         \
     TAKO_TEST_WITH(suite, name, ::tako::testing::options::multi_thread())
+#define TAKO_TEST_PAUSED(suite, name)                                                     \
+    TAKO_TEST_WITH(suite, name, ::tako::testing::options::paused())
 #define TAKO_TEST_SEED(suite, name, seed_value)                                           \
     TAKO_TEST_WITH(suite, name, ::tako::testing::options::seeded(seed_value))
 

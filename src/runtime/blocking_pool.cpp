@@ -92,6 +92,11 @@ std::size_t blocking_pool::num_threads() noexcept {
     return threads_;
 }
 
+bool blocking_pool::busy() noexcept {
+    std::lock_guard guard(lock_);
+    return threads_ > idle_ || !queue_.empty();
+}
+
 std::size_t blocking_pool::num_idle_threads() noexcept {
     std::lock_guard guard(lock_);
     return idle_;

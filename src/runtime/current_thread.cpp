@@ -1,6 +1,7 @@
 #include "runtime/current_thread.hpp"
 
 #include "tako/detail/task_cell.hpp"
+#include "time/time_driver.hpp"
 
 namespace tako::detail {
 
@@ -14,7 +15,7 @@ constinit thread_local current_thread_scheduler* tls_driving = nullptr;
 } // namespace
 
 current_thread_scheduler::current_thread_scheduler(runtime_core& core)
-    : scheduler(core), event_interval_(core.config.event_interval),
+    : scheduler(core), driver_(*core.time), event_interval_(core.config.event_interval),
       global_queue_interval_(core.config.global_queue_interval != 0
                                  ? core.config.global_queue_interval
                                  : 31),

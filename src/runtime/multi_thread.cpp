@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "runtime/thread_util.hpp"
+#include "time/time_driver.hpp"
 
 namespace tako::detail {
 
@@ -48,7 +49,8 @@ struct worker_context {
 constinit thread_local worker_context tls_worker{};
 
 multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t workers)
-    : scheduler(core), idle_(workers), event_interval_(core.config.event_interval),
+    : scheduler(core), idle_(workers), driver_(*core.time),
+      event_interval_(core.config.event_interval),
       global_queue_interval_(core.config.global_queue_interval != 0
                                  ? core.config.global_queue_interval
                                  : 61) {

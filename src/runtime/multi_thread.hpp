@@ -60,9 +60,9 @@ private:
     inject_queue inject_;
     idle idle_;
     std::atomic<bool> stopping_{false};
-    /// The driver is parked on by at most one worker at a time; the others park on
-    /// their own futex. Today it is a plain thread_parker (no I/O or timers yet).
-    thread_parker driver_;
+    /// The runtime's driver (timers; I/O later), parked on by at most one worker at a
+    /// time; the others park on their own futex.
+    driver& driver_;
     std::atomic<bool> driver_taken_{false};
     std::uint32_t event_interval_;
     std::uint32_t global_queue_interval_;

@@ -11,6 +11,7 @@
 #include "runtime/multi_thread.hpp"
 #include "runtime/scheduler.hpp"
 #include "tako/runtime.hpp"
+#include "time/time_driver.hpp"
 
 namespace tako {
 
@@ -104,6 +105,8 @@ scheduler& current_scheduler(const char* what) {
 runtime_core::runtime_core(runtime::builder::config cfg)
     : config(std::move(cfg)), registry(resolve_workers(config) * 4) {
     blocking = std::make_unique<blocking_pool>(*this);
+    time = std::make_unique<time_driver>(config.start_paused,
+                                         [this] { return blocking->busy(); });
     if (config.flavor == runtime_flavor::current_thread) {
         main = std::make_unique<current_thread_scheduler>(*this);
     } else {
@@ -363,7 +366,16 @@ runtime::builder& runtime::builder::shuffle_seed(std::uint64_t seed) {
     return *this;
 }
 
+runtime::builder& runtime::builder::start_paused(bool paused) {
+    config_.start_paused = paused;
+    return *this;
+}
+
 runtime runtime::builder::build() {
+    if (config_.start_paused && config_.flavor != runtime_flavor::current_thread) {
+        throw std::invalid_argument("tako::runtime::builder::start_paused: the paused clock "
+                                    "needs a current_thread runtime");
+    }
     auto core = std::make_shared<detail::runtime_core>(config_);
     core->start();
     return runtime(std::move(core));

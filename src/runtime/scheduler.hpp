@@ -17,6 +17,7 @@
 namespace tako::detail {
 
 class runtime_core;
+class time_driver;
 
 /// Owns run queues. `schedule` receives a task that carries one queue reference.
 class scheduler {
@@ -60,6 +61,8 @@ public:
 
     const runtime::builder::config config;
     task_registry registry;
+    /// What every scheduler of this runtime parks on: timers plus a futex parker.
+    std::unique_ptr<time_driver> time;
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;
 

@@ -1,0 +1,141 @@
+#include "time/time_driver.hpp"
+
+#include <vector>
+
+namespace tako::detail {
+
+using namespace std::chrono;
+
+time_driver::time_driver(bool start_paused, std::function<bool()> blocking_busy)
+    : start_(clock::now()), blocking_busy_(std::move(blocking_busy)) {
+    if (start_paused) {
+        pause();
+    }
+}
+
+
+std::uint64_t time_driver::tick_of(clock::time_point t) const noexcept {
+    if (t <= start_) {
+        return 0;
+    }
+    // Round up: a timer never fires before its deadline (Tokio does the same).
+    const auto ns = duration_cast<nanoseconds>(t - start_).count();
+    const auto ms = static_cast<std::uint64_t>((ns + 999'999) / 1'000'000);
+    return ms > timer_wheel::max_tick ? timer_wheel::max_tick : ms;
+}
+
+time_driver::clock::time_point time_driver::time_of(std::uint64_t tick) const noexcept {
+    return start_ + milliseconds(static_cast<std::int64_t>(tick));
+}
+
+time_driver::clock::time_point time_driver::now() const noexcept {
+    if (paused_.load(std::memory_order_acquire)) {
+        return clock::time_point(clock::duration(frozen_.load(std::memory_order_acquire)));
+    }
+    return clock::now() + clock::duration(offset_.load(std::memory_order_relaxed));
+}
+
+void time_driver::pause() noexcept {
+    // Freeze on a whole-millisecond tick, so `sleep(d)` from a paused clock ends exactly `d`
+    // later (deadlines round up to ticks).
+    frozen_.store(time_of(tick_of(now())).time_since_epoch().count(), std::memory_order_release);
+    paused_.store(true, std::memory_order_release);
+}
+
+void time_driver::resume() noexcept {
+    const auto frozen = frozen_.load(std::memory_order_acquire);
+    offset_.store(frozen - clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    paused_.store(false, std::memory_order_release);
+}
+
+void time_driver::advance(nanoseconds d) noexcept {
+    if (d.count() > 0) {
+        frozen_.fetch_add(duration_cast<clock::duration>(d).count(), std::memory_order_acq_rel);
+    }
+    fire_expired();
+}
+
+bool time_driver::arm(timer_entry& e, clock::time_point deadline, waker w) noexcept {
+    std::lock_guard guard(lock_);
+    const std::uint64_t tick = tick_of(deadline);
+    if (deadline <= now() || tick <= wheel_.elapsed()) {
+        return false;
+    }
+    e.tick = tick;
+    e.to_wake = w;
+    e.fired = false;
+    e.driver = this;
+    wheel_.insert(&e);
+    if (tick < next_wake_.load(std::memory_order_relaxed)) {
+        parker_.unpark(); // the parked thread sleeps past this deadline: let it re-plan
+    }
+    return true;
+}
+
+bool time_driver::disarm(timer_entry& e) noexcept {
+    std::lock_guard guard(lock_);
+    if (e.driver == nullptr) {
+        return e.fired;
+    }
+    wheel_.remove(&e);
+    e.driver = nullptr;
+    return false;
+}
+
+void time_driver::fire_expired() noexcept {
+    static thread_local std::vector<task_ref> to_wake;
+    {
+        std::lock_guard guard(lock_);
+        // Whole ticks only: an entry fires once its rounded-up deadline has passed.
+        const auto elapsed = now() - start_;
+        const auto now_tick =
+            elapsed.count() <= 0 ? 0 : static_cast<std::uint64_t>(duration_cast<milliseconds>(elapsed).count());
+        wheel_.advance(now_tick, [&](timer_entry* e) {
+            e->driver = nullptr;
+            e->fired = true;
+            to_wake.push_back(e->to_wake.fire()); // under the lock: the entry is alive
+        });
+    }
+    for (task_ref& r : to_wake) {
+        std::move(r).wake();
+    }
+    to_wake.clear();
+}
+
+void time_driver::park(std::optional<nanoseconds> timeout) noexcept {
+    std::uint64_t next = 0;
+    {
+        std::lock_guard guard(lock_);
+        next = wheel_.next_expiration();
+        next_wake_.store(next, std::memory_order_relaxed);
+    }
+    const bool has_timer = next != ~std::uint64_t{0};
+    if (paused()) {
+        const bool zero = timeout && timeout->count() <= 0;
+        if (!zero && has_timer && !(blocking_busy_ && blocking_busy_())) {
+            // Idle with a paused clock: jump to the next deadline instead of sleeping.
+            const auto target = time_of(next);
+            const auto current = now();
+            if (target > current) {
+                frozen_.fetch_add((target - current).count(), std::memory_order_acq_rel);
+            }
+            parker_.park(nanoseconds(0));
+        } else {
+            parker_.park(timeout);
+        }
+    } else {
+        std::optional<nanoseconds> wait = timeout;
+        if (has_timer) {
+            const auto until = duration_cast<nanoseconds>(time_of(next) - now());
+            const auto bounded = until.count() < 0 ? nanoseconds(0) : until;
+            if (!wait || bounded < *wait) {
+                wait = bounded;
+            }
+        }
+        parker_.park(wait);
+    }
+    next_wake_.store(~std::uint64_t{0}, std::memory_order_relaxed);
+    fire_expired();
+}
+
+} // namespace tako::detail

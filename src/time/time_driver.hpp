@@ -1,0 +1,57 @@
+#pragma once
+// The time driver: a timer wheel plus a clock, wrapped around the parker the schedulers
+// park on. Parking sleeps until the next deadline (or an unpark), then fires what expired.
+// The clock can be paused for tests; while paused and idle, time jumps to the next deadline
+// (not while blocking-pool work runs, which might still wake someone).
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+
+#include "runtime/driver.hpp"
+#include "tako/detail/timer_entry.hpp"
+#include "time/wheel.hpp"
+
+namespace tako::detail {
+
+class time_driver final : public driver {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// `blocking_busy` says whether blocking-pool work is running (inhibits auto-advance).
+    time_driver(bool start_paused, std::function<bool()> blocking_busy);
+
+    void park(std::optional<std::chrono::nanoseconds> timeout) noexcept override;
+    void unpark() noexcept override { parker_.unpark(); }
+
+    bool arm(timer_entry& e, clock::time_point deadline, waker w) noexcept;
+    bool disarm(timer_entry& e) noexcept;
+
+    [[nodiscard]] clock::time_point now() const noexcept;
+    [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+    void pause() noexcept;
+    void resume() noexcept;
+    /// Moves a paused clock forward by `d` and fires what expired.
+    void advance(std::chrono::nanoseconds d) noexcept;
+    /// Fires every timer whose deadline has passed on the clock.
+    void fire_expired() noexcept;
+
+private:
+    std::uint64_t tick_of(clock::time_point t) const noexcept;
+    clock::time_point time_of(std::uint64_t tick) const noexcept;
+
+    thread_parker parker_;
+    const clock::time_point start_;
+    std::function<bool()> blocking_busy_;
+    std::mutex lock_;              ///< guards the wheel and every armed entry
+    timer_wheel wheel_;
+    /// The tick the parked thread sleeps until; arming an earlier timer unparks it.
+    std::atomic<std::uint64_t> next_wake_{~std::uint64_t{0}};
+    std::atomic<bool> paused_{false};
+    std::atomic<clock::rep> frozen_{0}; ///< the paused clock's time since the epoch
+    std::atomic<clock::rep> offset_{0}; ///< added to the steady clock after a resume
+};
+
+} // namespace tako::detail
