@@ -122,9 +122,34 @@ tako::task<int> async_main() {
         std::printf("   all done in %.0f ms (sequential would take 200 ms)\n\n", ms_since(t0));
     }
 
-    // 7. an exception escaping a task reaches its join_handle.
+    // 7. timers: sleep, timeout, interval.
     {
-        std::printf("7. exceptions travel to the join_handle\n");
+        using namespace std::chrono_literals;
+        std::printf("7. timers\n");
+        const auto t0 = clock_type::now();
+        co_await tako::time::sleep(20ms);
+        std::printf("   sleep(20ms) took %.1f ms\n", ms_since(t0));
+
+        auto slow = []() -> tako::task<int> {
+            announce_drop guard{"timed-out operation"};
+            co_await tako::time::sleep(10s);
+            co_return 1;
+        };
+        auto r = co_await tako::time::timeout(50ms, slow());
+        std::printf("   timeout(50ms, a 10 s operation): %s\n", r ? "completed" : "elapsed");
+
+        tako::time::interval every(10ms);
+        const auto t1 = clock_type::now();
+        for (int i = 0; i < 5; ++i) {
+            co_await every.tick();
+        }
+        std::printf("   5 ticks of a 10 ms interval took %.1f ms (the first is immediate)\n\n",
+                    ms_since(t1));
+    }
+
+    // 8. an exception escaping a task reaches its join_handle.
+    {
+        std::printf("8. exceptions travel to the join_handle\n");
         auto h = tako::spawn([]() -> tako::task<int> {
             throw std::runtime_error("something broke");
             co_return 0;
