@@ -45,8 +45,13 @@ struct multi_thread_scheduler::worker {
 struct worker_context {
     multi_thread_scheduler* sched = nullptr;
     void* w = nullptr;
+    std::size_t index = 0;
 };
 constinit thread_local worker_context tls_worker{};
+
+std::size_t current_worker_index() noexcept {
+    return tls_worker.w != nullptr ? tls_worker.index : static_cast<std::size_t>(-1);
+}
 
 multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t workers)
     : scheduler(core), idle_(workers), driver_(*core.time),
@@ -176,7 +181,7 @@ bool multi_thread_scheduler::has_work_anywhere() const noexcept {
 }
 
 void multi_thread_scheduler::run(worker& w) {
-    tls_worker = {this, &w};
+    tls_worker = {this, &w, w.index};
     tls_thread = {&core(), this, true};
     while (!stopping_.load(std::memory_order_acquire)) {
         if (--w.until_event == 0) {

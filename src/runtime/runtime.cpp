@@ -105,8 +105,12 @@ scheduler& current_scheduler(const char* what) {
 runtime_core::runtime_core(runtime::builder::config cfg)
     : config(std::move(cfg)), registry(resolve_workers(config) * 4) {
     blocking = std::make_unique<blocking_pool>(*this);
-    time = std::make_unique<time_driver>(config.start_paused,
-                                         [this] { return blocking->busy(); });
+    // One timer shard per worker, plus shard 0 for every other thread.
+    const std::size_t shards =
+        config.flavor == runtime_flavor::multi_thread ? resolve_workers(config) + 1 : 1;
+    time = std::make_unique<time_driver>(
+        config.start_paused, shards, [] { return current_worker_index() + 1; },
+        [this] { return blocking->busy(); });
     if (config.flavor == runtime_flavor::current_thread) {
         main = std::make_unique<current_thread_scheduler>(*this);
     } else {

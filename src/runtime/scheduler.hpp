@@ -78,6 +78,9 @@ private:
 
 /// Runs one scheduling of `t`; the caller hands over the queue reference.
 void run_task(task_header* t) noexcept;
+/// The calling thread's worker index in a multi_thread runtime, or -1 (as size_t: so
+/// `+ 1` maps non-workers to 0).
+std::size_t current_worker_index() noexcept;
 /// Shutdown: cancels `t` unless a thread is running it right now (a blocking task).
 void cancel_for_shutdown(task_header* t) noexcept;
 /// Queues a task for the first time (state NOTIFIED with its queue reference).

@@ -1,13 +1,21 @@
 #include "time/time_driver.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace tako::detail {
 
 using namespace std::chrono;
 
-time_driver::time_driver(bool start_paused, std::function<bool()> blocking_busy)
-    : start_(clock::now()), blocking_busy_(std::move(blocking_busy)) {
+time_driver::time_driver(bool start_paused, std::size_t shards,
+                         std::function<std::size_t()> shard_hint,
+                         std::function<bool()> blocking_busy)
+    : start_(clock::now()), shard_hint_(std::move(shard_hint)),
+      blocking_busy_(std::move(blocking_busy)) {
+    shards_.reserve(shards);
+    for (std::size_t i = 0; i < shards; ++i) {
+        shards_.push_back(std::make_unique<timer_shard>());
+    }
     if (start_paused) {
         pause();
     }
@@ -56,59 +64,82 @@ void time_driver::advance(nanoseconds d) noexcept {
 }
 
 bool time_driver::arm(timer_entry& e, clock::time_point deadline, waker w) noexcept {
-    std::lock_guard guard(lock_);
+    const std::size_t hint = shard_hint_ ? shard_hint_() : 0;
+    timer_shard& s = *shards_[hint < shards_.size() ? hint : 0];
+    std::lock_guard guard(s.lock);
     const std::uint64_t tick = tick_of(deadline);
-    if (deadline <= now() || tick <= wheel_.elapsed()) {
+    if (deadline <= now() || tick <= s.wheel.elapsed()) {
         return false;
     }
     e.tick = tick;
     e.to_wake = w;
     e.fired = false;
-    e.driver = this;
-    wheel_.insert(&e);
-    if (tick < next_wake_.load(std::memory_order_relaxed)) {
-        parker_.unpark(); // the parked thread sleeps past this deadline: let it re-plan
+    e.shard = &s;
+    e.home = &s;
+    s.wheel.insert(&e);
+    // seq_cst pairs with park(): either it sees this entry when it plans, or we see that it
+    // is planning (max) or sleeping past this deadline, and unpark it. 0: nobody sleeps.
+    if (tick < next_wake_.load(std::memory_order_seq_cst)) {
+        parker_.unpark();
     }
     return true;
 }
 
 bool time_driver::disarm(timer_entry& e) noexcept {
-    std::lock_guard guard(lock_);
-    if (e.driver == nullptr) {
+    // The entry's shard is fixed from arming until it fires or is disarmed, and only the
+    // arming task disarms it, so reading the pointer before locking is safe; the entry's
+    // state is then read under the shard's lock.
+    timer_shard* s = e.home;
+    if (s == nullptr) {
         return e.fired;
     }
-    wheel_.remove(&e);
-    e.driver = nullptr;
+    std::lock_guard guard(s->lock);
+    if (e.shard == nullptr) {
+        return e.fired;
+    }
+    s->wheel.remove(&e);
+    e.shard = nullptr;
     return false;
+}
+
+std::uint64_t time_driver::next_expiration() noexcept {
+    std::uint64_t next = ~std::uint64_t{0};
+    for (auto& s : shards_) {
+        std::lock_guard guard(s->lock);
+        next = std::min(next, s->wheel.next_expiration());
+    }
+    return next;
 }
 
 void time_driver::fire_expired() noexcept {
     static thread_local std::vector<task_ref> to_wake;
-    {
-        std::lock_guard guard(lock_);
-        // Whole ticks only: an entry fires once its rounded-up deadline has passed.
-        const auto elapsed = now() - start_;
-        const auto now_tick =
-            elapsed.count() <= 0 ? 0 : static_cast<std::uint64_t>(duration_cast<milliseconds>(elapsed).count());
-        wheel_.advance(now_tick, [&](timer_entry* e) {
-            e->driver = nullptr;
-            e->fired = true;
-            to_wake.push_back(e->to_wake.fire()); // under the lock: the entry is alive
-        });
+    // Whole ticks only: an entry fires once its rounded-up deadline has passed.
+    const auto elapsed = now() - start_;
+    const auto now_tick = elapsed.count() <= 0
+                              ? 0
+                              : static_cast<std::uint64_t>(
+                                    duration_cast<milliseconds>(elapsed).count());
+    for (auto& s : shards_) {
+        {
+            std::lock_guard guard(s->lock);
+            s->wheel.advance(now_tick, [&](timer_entry* e) {
+                e->shard = nullptr;
+                e->fired = true;
+                to_wake.push_back(e->to_wake.fire()); // under the lock: the entry is alive
+            });
+        }
+        for (task_ref& r : to_wake) {
+            std::move(r).wake();
+        }
+        to_wake.clear();
     }
-    for (task_ref& r : to_wake) {
-        std::move(r).wake();
-    }
-    to_wake.clear();
 }
 
 void time_driver::park(std::optional<nanoseconds> timeout) noexcept {
-    std::uint64_t next = 0;
-    {
-        std::lock_guard guard(lock_);
-        next = wheel_.next_expiration();
-        next_wake_.store(next, std::memory_order_relaxed);
-    }
+    // Planning: any timer armed from now on unparks us (see arm()).
+    next_wake_.store(~std::uint64_t{0}, std::memory_order_seq_cst);
+    const std::uint64_t next = next_expiration();
+    next_wake_.store(next, std::memory_order_seq_cst);
     const bool has_timer = next != ~std::uint64_t{0};
     if (paused()) {
         const bool zero = timeout && timeout->count() <= 0;
@@ -134,7 +165,7 @@ void time_driver::park(std::optional<nanoseconds> timeout) noexcept {
         }
         parker_.park(wait);
     }
-    next_wake_.store(~std::uint64_t{0}, std::memory_order_relaxed);
+    next_wake_.store(0, std::memory_order_seq_cst); // nobody sleeps on the driver now
     fire_expired();
 }
 

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <vector>
 #include <optional>
 
 #include "runtime/driver.hpp"
@@ -16,12 +18,23 @@
 
 namespace tako::detail {
 
+/// One wheel and its lock. Each worker arms timers in its own shard, so timer churn on
+/// several workers never contends on one lock (Tokio's single wheel mutex does: its #6504);
+/// whoever parks on the driver fires the expired timers of every shard.
+struct timer_shard {
+    std::mutex lock;
+    timer_wheel wheel;
+};
+
 class time_driver final : public driver {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// `blocking_busy` says whether blocking-pool work is running (inhibits auto-advance).
-    time_driver(bool start_paused, std::function<bool()> blocking_busy);
+    /// `shards`: wheels (one per worker plus one for other threads); `shard_hint` gives
+    /// the calling thread's shard index; `blocking_busy` says whether blocking-pool work
+    /// runs (it inhibits auto-advance of a paused clock).
+    time_driver(bool start_paused, std::size_t shards, std::function<std::size_t()> shard_hint,
+                std::function<bool()> blocking_busy);
 
     void park(std::optional<std::chrono::nanoseconds> timeout) noexcept override;
     void unpark() noexcept override { parker_.unpark(); }
@@ -42,13 +55,17 @@ private:
     std::uint64_t tick_of(clock::time_point t) const noexcept;
     clock::time_point time_of(std::uint64_t tick) const noexcept;
 
+    /// The earliest expiration over all shards (max if none).
+    std::uint64_t next_expiration() noexcept;
+
     thread_parker parker_;
     const clock::time_point start_;
+    std::function<std::size_t()> shard_hint_;
     std::function<bool()> blocking_busy_;
-    std::mutex lock_;              ///< guards the wheel and every armed entry
-    timer_wheel wheel_;
-    /// The tick the parked thread sleeps until; arming an earlier timer unparks it.
-    std::atomic<std::uint64_t> next_wake_{~std::uint64_t{0}};
+    std::vector<std::unique_ptr<timer_shard>> shards_;
+    /// The tick the parked thread sleeps until (max while it plans, 0 when nobody sleeps);
+    /// arming an earlier timer unparks it.
+    std::atomic<std::uint64_t> next_wake_{0};
     std::atomic<bool> paused_{false};
     std::atomic<clock::rep> frozen_{0}; ///< the paused clock's time since the epoch
     std::atomic<clock::rep> offset_{0}; ///< added to the steady clock after a resume

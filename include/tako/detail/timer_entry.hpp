@@ -11,14 +11,16 @@
 namespace tako::detail {
 
 class time_driver;
+struct timer_shard;
 
-/// Linked into one wheel slot while armed. Every field is guarded by the driver's lock.
+/// Linked into one wheel slot while armed. Every field is guarded by its shard's lock.
 struct timer_entry {
     timer_entry* prev = nullptr;
     timer_entry* next = nullptr;
     std::uint64_t tick = 0;   ///< deadline in the driver's milliseconds, rounded up
     waker to_wake;            ///< fired (under the lock) when the deadline passes
-    time_driver* driver = nullptr; ///< where it is armed; null when not armed
+    timer_shard* shard = nullptr; ///< the wheel it is armed in; null when not armed
+    timer_shard* home = nullptr;  ///< the wheel it was last armed in (set by its owner only)
     bool fired = false;
     std::uint8_t level = 0; ///< where the wheel linked it
     std::uint8_t slot = 0;
