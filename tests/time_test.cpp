@@ -230,3 +230,40 @@ TEST(time, paused_clock_needs_current_thread) {
     EXPECT_THROW((void)tako::runtime::builder::multi_thread().start_paused(true).build(),
                  std::invalid_argument);
 }
+
+// While blocking-pool work runs, a paused clock does not jump ahead: that work may still
+// wake someone before the next timer is due.
+TAKO_TEST_PAUSED(time, auto_advance_waits_for_blocking_work) {
+    std::atomic<bool> blocking_done{false};
+    auto nap = [&blocking_done] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        blocking_done.store(true);
+        return 0;
+    };
+    auto h = tako::spawn_blocking(nap);
+    co_await tako::yield_now();
+    co_await tako::time::sleep(1h); // jumps only once the blocking task is over
+    EXPECT_TRUE(blocking_done.load());
+    co_await h;
+}
+
+TAKO_TEST_PAUSED(time, pause_resume_and_instant_arithmetic) {
+    const instant t0 = instant::now();
+    EXPECT_EQ((t0 + 5ms) - t0, std::chrono::nanoseconds(5ms));
+    EXPECT_EQ(t0.duration_since(t0 + 1s), std::chrono::nanoseconds(0)); // saturates
+    EXPECT_FALSE(instant(instant::clock::time_point::max()).checked_add(1s).has_value());
+    tako::time::resume();
+    const auto real0 = std::chrono::steady_clock::now();
+    co_await tako::time::sleep(5ms); // the clock runs again: a real sleep
+    EXPECT_GE(std::chrono::steady_clock::now() - real0, 5ms);
+    EXPECT_GE(instant::now() - t0, std::chrono::nanoseconds(5ms));
+    tako::time::pause();
+    bool threw = false;
+    try {
+        tako::time::resume();
+        tako::time::resume();
+    } catch (const std::logic_error&) {
+        threw = true;
+    }
+    EXPECT_TRUE(threw);
+}

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtime/thread_util.hpp"
+#include "time/time_driver.hpp"
 
 namespace tako::detail {
 
@@ -53,6 +54,11 @@ void blocking_pool::run() noexcept {
             break;
         }
         ++idle_;
+        if (core().time->paused()) {
+            // A paused clock waits for blocking work before it jumps ahead (busy() is
+            // false from here on): let the parked runtime thread re-check.
+            core().time->unpark();
+        }
         const bool woken = work_cv_.wait_for(guard, keep_alive, [&] {
             return pending_notifies_ > 0 || shutdown_;
         });
