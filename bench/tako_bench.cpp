@@ -10,10 +10,11 @@
 // decrement notifies the main thread through a mutex + condvar), spawns one task into the
 // runtime that spawns the work from inside, waits on the latch and does the timing. Timed
 // workloads run 1 warm-up + <reps> measured iterations in the same process and runtime and
-// print the median; idle and idle_pending run once, cold.
+// print the median; timers, timers_100k, idle and idle_pending run once, cold.
 //
-// Workloads: spawn_many, chained_spawn, yield_many, ping_pong, ping_pong_pairs, idle,
-// idle_pending. Anything else (tako has no mpsc channel or timers yet) exits with status 2.
+// Workloads: spawn_many, chained_spawn, yield_many, ping_pong, ping_pong_pairs,
+// timer_churn, timers, timers_100k, idle, idle_pending. Anything else (tako has no mpsc
+// channel yet) exits with status 2.
 
 #include <unistd.h>
 
@@ -306,6 +307,103 @@ double chained_spawn(tako::runtime& rt, std::size_t n) {
     return since(t0);
 }
 
+// ---- 6. timers ----
+
+/// xorshift64*, the same sequence as the anchors (`Rng` in tokio_bench.rs and
+/// asio_bench.cpp): shift, then multiply the new state (wrapping) for the output.
+struct rng {
+    std::uint64_t s;
+    std::uint64_t next() noexcept {
+        std::uint64_t x = s;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s = x;
+        return x * 0x2545F4914F6CDD1DULL;
+    }
+};
+
+// 6a. timers / timers_100k: n tasks each sleep a random 1..=1000 ms, one shot.
+
+tako::task<> sleeper(std::uint64_t ms) {
+    co_await tako::time::sleep(std::chrono::milliseconds(ms));
+    count_down();
+}
+
+std::atomic<double> spawn_phase{0};
+
+tako::task<> timer_spawner(std::size_t n, clock_type::time_point t0) {
+    rng r{0x9E3779B97F4A7C15ULL};
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t ms = 1 + r.next() % 1000;
+        detach(tako::spawn(sleeper(ms)));
+    }
+    spawn_phase.store(since(t0));
+    co_return;
+}
+
+/// Returns the wall time from the first spawn to the last wake-up; `spawn_phase` holds
+/// the time the spawner took to spawn all n (both measured from the same t0, as Tokio).
+double timers(tako::runtime& rt, std::size_t n) {
+    arm(n);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(timer_spawner(n, t0)));
+    wait_done();
+    return since(t0);
+}
+
+// 6b. timer_churn: one task creates 1,000,000 sleeps of 10 s, registers each in the
+// timer wheel, then drops it before it fires.
+//
+// Tokio polls the pinned `Sleep` once with the task's context (its `PollOnce`, which
+// returns Ready whatever the Sleep says) and drops it. `poll_once` is the same thing for
+// a tako sleep: inside its own `await_suspend` (the task is suspended there) it runs the
+// sleep's awaiter once, which records the task's resume point and waker and links the
+// entry into the wheel under the driver lock, and then returns false, so the task
+// resumes at once without going through the scheduler. Leaving the scope destroys the
+// sleep, whose destructor unlinks the still-armed entry (the cancel). A 10 s deadline is
+// never due here, so the awaiter always takes its arm path (never its "already due" or
+// budget-yield path). Per timer this is exactly one arm and one disarm: no allocation, no
+// extra coroutine frame.
+//
+// Rejected: `co_await select_biased(sleep_task, ready_task)` also arms the sleep, but
+// allocates two branch frames per timer and runs the combinator, so it would measure
+// select, not the timer wheel. Awaiting the sleep for real would wait 10 s.
+//
+// The loop runs inside `tako::unconstrained`, as Tokio's does. Tokio needs it because its
+// coop budget makes `Sleep::poll` return Pending without registering after 128 polls;
+// tako's sleep spends no budget when it arms, so here it only keeps the shapes the same
+// (it costs one frame per run, not per timer).
+struct poll_once {
+    tako::time::sleep& s;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+        auto aw = s.operator co_await();
+        if (!aw.await_ready()) {
+            (void)aw.await_suspend(h); // true: armed (parked on the wheel)
+        }
+        return false; // Ready: continue now, the entry stays armed until the sleep dies
+    }
+    void await_resume() const noexcept {}
+};
+
+tako::task<> churner(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        tako::time::sleep s(std::chrono::seconds(10));
+        co_await poll_once{s};
+        // ~sleep: disarm (cancel)
+    }
+    notify_done();
+}
+
+double timer_churn(tako::runtime& rt, std::size_t n) {
+    arm(1);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(tako::unconstrained(churner(n))));
+    wait_done();
+    return since(t0);
+}
+
 // ---- 7. idle memory: 100,000 tasks parked on a oneshot receive, or on nothing ----
 
 std::atomic<std::size_t> started{0};
@@ -421,6 +519,15 @@ int run(const std::string& w, int reps) {
         const std::size_t n = 1'000'000;
         const double t = median_of(reps, [&] { return chained_spawn(rt, n); });
         out(W, "spawns_per_s", static_cast<double>(n) / t);
+    } else if (w == "timers" || w == "timers_100k") {
+        const std::size_t n = w == "timers" ? 1'000'000 : 100'000;
+        const double t = timers(rt, n);
+        out(W, "wall_s", t);
+        out(W, "spawn_phase_s", spawn_phase.load());
+    } else if (w == "timer_churn") {
+        const std::size_t n = 1'000'000;
+        const double t = median_of(reps, [&] { return timer_churn(rt, n); });
+        out(W, "timeouts_per_s", static_cast<double>(n) / t);
     } else if (w == "idle" || w == "idle_pending") {
         const double b = idle(rt, 100'000, w == "idle_pending", idle_senders);
         out(W, "rss_bytes_per_task", b);
