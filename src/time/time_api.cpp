@@ -22,7 +22,7 @@ bool timer_arm(time_driver& d, timer_entry& e, std::chrono::steady_clock::time_p
     return d.arm(e, deadline, w);
 }
 
-bool timer_disarm(time_driver& d, timer_entry& e) noexcept { return d.disarm(e); }
+bool timer_disarm(timer_entry& e) noexcept { return time_driver::disarm_entry(e); }
 
 std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept { return d.now(); }
 

@@ -40,7 +40,8 @@ public:
     void unpark() noexcept override { parker_.unpark(); }
 
     bool arm(timer_entry& e, clock::time_point deadline, waker w) noexcept;
-    bool disarm(timer_entry& e) noexcept;
+    /// Disarms `e` (any thread; it needs no driver: the entry knows its shard).
+    static bool disarm_entry(timer_entry& e) noexcept;
 
     [[nodiscard]] clock::time_point now() const noexcept;
     [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }

@@ -32,8 +32,8 @@ time_driver& current_time_driver(const char* what);
 /// Arms `e` for `deadline`; false (and not armed) if the deadline has already passed.
 bool timer_arm(time_driver& d, timer_entry& e, std::chrono::steady_clock::time_point deadline,
                waker w) noexcept;
-/// Disarms `e` if it is still armed on `d` (any thread). True if it had fired.
-bool timer_disarm(time_driver& d, timer_entry& e) noexcept;
+/// Disarms `e` if it is still armed (any thread). True if it had fired.
+bool timer_disarm(timer_entry& e) noexcept;
 /// The current time of the driver's clock (paused clocks included).
 std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept;
 /// The current time on the calling thread's runtime clock, or the steady clock outside.

@@ -35,7 +35,7 @@ public:
     /// Disarms the timer if a task waits on it (e.g. that task is being cancelled).
     ~sleep() {
         if (armed_) {
-            detail::timer_disarm(*driver_, entry_);
+            detail::timer_disarm(entry_);
         }
     }
 
@@ -47,12 +47,13 @@ public:
     /// in which case that wait completes.
     void reset(instant deadline) noexcept {
         deadline_ = deadline;
-        if (!armed_ || detail::timer_disarm(*driver_, entry_)) {
+        if (!armed_ || detail::timer_disarm(entry_)) {
             return; // not waiting, or already fired: the waiting task is being woken
         }
-        if (!detail::timer_arm(*driver_, entry_, deadline_.time_point(), waker_)) {
+        if (!detail::timer_arm(detail::current_time_driver("tako::time::sleep::reset"), entry_,
+                               deadline_.time_point(), entry_.to_wake)) {
             armed_ = false;
-            waker_.fire().wake(); // the new deadline is already due
+            entry_.to_wake.fire().wake(); // the new deadline is already due
         }
     }
 
@@ -73,9 +74,9 @@ private:
     // Resumed by the scheduler after the time driver fires our entry (on whichever thread
     // holds the driver), or after a budget yield.
     bool suspend(std::coroutine_handle<> h) {
-        driver_ = &detail::current_time_driver("tako::time::sleep");
-        waker_ = detail::record_suspension(h);
-        armed_ = detail::timer_arm(*driver_, entry_, deadline_.time_point(), waker_);
+        detail::time_driver& driver = detail::current_time_driver("tako::time::sleep");
+        armed_ = detail::timer_arm(driver, entry_, deadline_.time_point(),
+                                   detail::record_suspension(h));
         if (armed_) {
             return true;
         }
@@ -87,9 +88,7 @@ private:
     }
 
     instant deadline_;
-    detail::timer_entry entry_;
-    detail::time_driver* driver_ = nullptr;
-    detail::waker waker_;
+    detail::timer_entry entry_; ///< holds the waiting task's waker while armed
     bool armed_ = false; ///< linked while a task waits (only the owning task touches this)
 };
 
