@@ -40,7 +40,9 @@ void run_in_task(benchmark::State& state, flavor f, Body body) {
     rt.block_on(std::move(work));
 }
 
-tako::task<int> trivial() { co_return 1; }
+tako::task<int> trivial() {
+    co_return 1;
+}
 
 /// spawn a trivial task and await its join_handle.
 tako::task<> spawn_join_loop(benchmark::State& state) {
@@ -90,8 +92,12 @@ tako::task<> oneshot_wake_loop(benchmark::State& state) {
     benchmark::DoNotOptimize(sum);
 }
 
-void bm_spawn_join(benchmark::State& state, flavor f) { run_in_task(state, f, spawn_join_loop); }
-void bm_yield_now(benchmark::State& state, flavor f) { run_in_task(state, f, yield_loop); }
+void bm_spawn_join(benchmark::State& state, flavor f) {
+    run_in_task(state, f, spawn_join_loop);
+}
+void bm_yield_now(benchmark::State& state, flavor f) {
+    run_in_task(state, f, yield_loop);
+}
 void bm_oneshot_ready(benchmark::State& state, flavor f) {
     run_in_task(state, f, oneshot_ready_loop);
 }

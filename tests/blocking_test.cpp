@@ -128,8 +128,9 @@ TEST(blocking, max_blocking_threads_is_respected) {
                 active->fetch_sub(1);
                 return 1;
             }));
-            max_threads->store(std::max(max_threads->load(),
-                                        tako::runtime_handle::current().metrics().num_blocking_threads));
+            max_threads->store(
+                std::max(max_threads->load(),
+                         tako::runtime_handle::current().metrics().num_blocking_threads));
         }
         int sum = 0;
         for (auto& h : hs) {
@@ -221,16 +222,17 @@ TAKO_TEST(blocking, spawn_from_blocking_thread) {
 TEST(blocking, detached_blocking_exception_reaches_hook) {
     auto calls = std::make_shared<std::atomic<int>>(0);
     auto what = std::make_shared<std::string>();
-    runtime rt = mt(1).on_unhandled_exception([calls, what](const tako::task_info&,
-                                                            std::exception_ptr e) {
-                          try {
-                              std::rethrow_exception(e);
-                          } catch (const std::exception& ex) {
-                              *what = ex.what();
-                          }
-                          calls->fetch_add(1);
-                      })
-                     .build();
+    runtime rt =
+        mt(1)
+            .on_unhandled_exception([calls, what](const tako::task_info&, std::exception_ptr e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    *what = ex.what();
+                }
+                calls->fetch_add(1);
+            })
+            .build();
     auto release = std::make_shared<std::atomic<bool>>(false);
     {
         // Detached before it throws (see spawn.DISABLED_handle_dropped_after_failure_...).
@@ -308,7 +310,8 @@ TEST(blocking, block_in_place_threads_run_thread_hooks) {
     auto starts = std::make_shared<std::atomic<int>>(0);
     auto stops = std::make_shared<std::atomic<int>>(0);
     {
-        runtime rt = mt(1).on_thread_start([starts] { starts->fetch_add(1); })
+        runtime rt = mt(1)
+                         .on_thread_start([starts] { starts->fetch_add(1); })
                          .on_thread_stop([stops] { stops->fetch_add(1); })
                          .build();
         rt.block_on([]() -> tako::task<> {

@@ -18,7 +18,9 @@ struct counted {
     }
 };
 
-tako::task<int> value(int v) { co_return v; }
+tako::task<int> value(int v) {
+    co_return v;
+}
 
 tako::task<int> after_yields(int v, int yields) {
     for (int i = 0; i < yields; ++i) {
@@ -350,7 +352,8 @@ TAKO_TEST(task_local, nested_scopes_and_sibling_branches) {
 
 TAKO_TEST(task_local, not_inherited_by_spawned_tasks) {
     auto probe = []() -> tako::task<bool> {
-        auto h = tako::spawn([]() -> tako::task<bool> { co_return request_id.try_get() != nullptr; });
+        auto h =
+            tako::spawn([]() -> tako::task<bool> { co_return request_id.try_get() != nullptr; });
         co_return *co_await h;
     };
     EXPECT_FALSE(co_await request_id.scope(9, probe()));

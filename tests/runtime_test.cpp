@@ -301,7 +301,8 @@ TEST(runtime, thread_stack_size_applies_to_workers_and_pool) {
         }
         return size;
     };
-    runtime rt = mt(1).thread_stack_size(want)
+    runtime rt = mt(1)
+                     .thread_stack_size(want)
                      .on_thread_start([sizes, stack_size] {
                          std::lock_guard g(sizes->first);
                          sizes->second.push_back(stack_size());
@@ -349,7 +350,8 @@ TEST_P(runtime_flavors, handle_current_inside_blocking_closure) {
         auto c = tako::runtime_handle::try_current();
         return c.has_value();
     });
-    const bool ok = rt.block_on([&h]() -> tako::task<bool> { co_return (co_await h).value_or(false); });
+    const bool ok =
+        rt.block_on([&h]() -> tako::task<bool> { co_return (co_await h).value_or(false); });
     EXPECT_TRUE(ok);
 }
 
@@ -462,10 +464,8 @@ TEST(runtime, builder_rejects_zero_settings) {
     EXPECT_THROW(runtime::builder::multi_thread().worker_threads(0), std::invalid_argument);
     EXPECT_THROW(runtime::builder::current_thread().worker_threads(0), std::invalid_argument);
     EXPECT_THROW(runtime::builder::multi_thread().event_interval(0), std::invalid_argument);
-    EXPECT_THROW(runtime::builder::multi_thread().global_queue_interval(0),
-                 std::invalid_argument);
-    EXPECT_THROW(runtime::builder::multi_thread().max_blocking_threads(0),
-                 std::invalid_argument);
+    EXPECT_THROW(runtime::builder::multi_thread().global_queue_interval(0), std::invalid_argument);
+    EXPECT_THROW(runtime::builder::multi_thread().max_blocking_threads(0), std::invalid_argument);
 }
 
 TEST(runtime, custom_intervals_still_run_everything) {

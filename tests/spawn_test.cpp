@@ -22,7 +22,9 @@ using tako_test::deadline;
 using tako_test::life;
 using tako_test::probe;
 
-tako::task<int> add(int a, int b) { co_return a + b; }
+tako::task<int> add(int a, int b) {
+    co_return a + b;
+}
 
 tako::task<int> throw_runtime_error(std::string what) {
     throw std::runtime_error(what);
@@ -34,8 +36,8 @@ template <class H>
 tako::task<bool> yield_until_finished(std::vector<H>* hs) {
     deadline d;
     for (;;) {
-        const bool all = std::all_of(hs->begin(), hs->end(),
-                                     [](const H& h) { return h.is_finished(); });
+        const bool all =
+            std::all_of(hs->begin(), hs->end(), [](const H& h) { return h.is_finished(); });
         if (all) {
             co_return true;
         }

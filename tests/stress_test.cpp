@@ -63,15 +63,13 @@ TEST(stress, wake_abort_completion_race) {
             ns.push_back(std::make_unique<tako::sync::notify>());
             if (i % 4 == 3) {
                 // Completes without waiting: races completion against abort.
-                hs.push_back(rt.spawn([p = probe(l, i)]() -> tako::task<int> {
+                hs.push_back(
+                    rt.spawn([p = probe(l, i)]() -> tako::task<int> { co_return p.value(); }));
+            } else {
+                hs.push_back(rt.spawn([n = ns.back().get(), p = probe(l, i)]() -> tako::task<int> {
+                    co_await n->notified();
                     co_return p.value();
                 }));
-            } else {
-                hs.push_back(rt.spawn(
-                    [n = ns.back().get(), p = probe(l, i)]() -> tako::task<int> {
-                        co_await n->notified();
-                        co_return p.value();
-                    }));
             }
             as.push_back(hs.back().get_abort_handle());
         }
@@ -154,7 +152,8 @@ TEST(stress, wakes_racing_running_task) {
             }
         };
         std::thread t1(hammer), t2(hammer);
-        const int v = rt.block_on([&h]() -> tako::task<int> { co_return (co_await h).value_or(-1); });
+        const int v =
+            rt.block_on([&h]() -> tako::task<int> { co_return (co_await h).value_or(-1); });
         t1.join();
         t2.join();
         EXPECT_EQ(v, 200);
@@ -291,9 +290,9 @@ TEST(stress, oneshot_sender_drop_racing_receiver_cancellation) {
         auto [tx, rx] = tako::sync::oneshot::channel<int>();
         auto h = rt.spawn([rx = std::move(rx)]() mutable -> tako::task<int> {
             auto v = co_await rx;
-            co_return v.has_value() ? 1 : (v.error() == tako::sync::oneshot::recv_error::closed
-                                               ? 2
-                                               : 3);
+            co_return v.has_value()
+                ? 1
+                : (v.error() == tako::sync::oneshot::recv_error::closed ? 2 : 3);
         });
         const tako::abort_handle a = h.get_abort_handle();
         start_line start(2);

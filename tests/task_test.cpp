@@ -6,12 +6,20 @@
 
 namespace {
 
-tako::task<int> forty_two() { co_return 42; }
-tako::task<> nothing() { co_return; }
-tako::task<int> add(int a, int b) { co_return a + co_await forty_two() - 42 + b; }
+tako::task<int> forty_two() {
+    co_return 42;
+}
+tako::task<> nothing() {
+    co_return;
+}
+tako::task<int> add(int a, int b) {
+    co_return a + co_await forty_two() - 42 + b;
+}
 
 int global_value = 7;
-tako::task<int&> ref() { co_return global_value; }
+tako::task<int&> ref() {
+    co_return global_value;
+}
 
 tako::task<int> throws() {
     throw std::runtime_error("boom");
@@ -27,7 +35,9 @@ struct counted {
 
 } // namespace
 
-TAKO_TEST(task, returns_value) { EXPECT_EQ(co_await forty_two(), 42); }
+TAKO_TEST(task, returns_value) {
+    EXPECT_EQ(co_await forty_two(), 42);
+}
 
 TAKO_TEST(task, void_and_nested) {
     co_await nothing();

@@ -51,9 +51,7 @@ class deadline {
 public:
     explicit deadline(std::chrono::milliseconds d = 5000ms)
         : end_(std::chrono::steady_clock::now() + d) {}
-    [[nodiscard]] bool expired() const noexcept {
-        return std::chrono::steady_clock::now() >= end_;
-    }
+    [[nodiscard]] bool expired() const noexcept { return std::chrono::steady_clock::now() >= end_; }
 
 private:
     std::chrono::steady_clock::time_point end_;

@@ -119,7 +119,7 @@ TAKO_TEST_PAUSED(interval, burst_catches_up_back_to_back) {
     const instant t0 = instant::now();
     tako::time::interval every(10ms);
     EXPECT_EQ(co_await every.tick(), t0); // the first tick completes at once
-    co_await tako::time::advance(35ms);    // miss three ticks (10, 20, 30)
+    co_await tako::time::advance(35ms);   // miss three ticks (10, 20, 30)
     std::vector<std::chrono::nanoseconds> at;
     for (int i = 0; i < 4; ++i) {
         at.push_back(co_await every.tick() - t0);

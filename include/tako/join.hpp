@@ -70,7 +70,8 @@ try_join_driver(std::index_sequence<Is...>, task<Ts>... ts) {
         auto r = std::get<I>(set.tasks).handle().promise().take_result();
         if (!r) {
             failure.emplace(std::move(r.error()));
-        } else if constexpr (std::is_void_v<typename std::remove_cvref_t<decltype(r)>::value_type>) {
+        } else if constexpr (std::is_void_v<
+                                 typename std::remove_cvref_t<decltype(r)>::value_type>) {
             std::get<I>(values).emplace();
         } else {
             std::get<I>(values).emplace(std::move(*r));
@@ -102,8 +103,7 @@ try_join_driver(std::index_sequence<Is...>, task<Ts>... ts) {
 /// the first exception in argument order is rethrown after all have finished.
 /// Cancel-safety: cancelling the join cancels every unfinished argument.
 template <class... As>
-    requires(sizeof...(As) > 0)
-auto join(As&&... as) {
+requires(sizeof...(As) > 0) auto join(As&&... as) {
     return detail::join_driver<detail::branch_result_t<As>...>(
         detail::as_branch(std::forward<As>(as))...);
 }
@@ -113,8 +113,7 @@ auto join(As&&... as) {
 /// arguments still running. An exception escaping an argument cancels the rest and is
 /// rethrown.
 template <class... As>
-    requires(sizeof...(As) > 0)
-auto try_join(As&&... as) {
+requires(sizeof...(As) > 0) auto try_join(As&&... as) {
     return detail::try_join_driver<detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }

@@ -112,7 +112,8 @@ public:
         }
         auto* promise = static_cast<detail::task_promise<T>*>(t->root_promise);
         if (promise->exception) {
-            return std::unexpected(join_error::failed(id, std::exchange(promise->exception, nullptr)));
+            return std::unexpected(
+                join_error::failed(id, std::exchange(promise->exception, nullptr)));
         }
         if constexpr (std::is_void_v<T>) {
             return {};

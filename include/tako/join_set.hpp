@@ -93,8 +93,8 @@ public:
     /// Spawns `work` (a `task<T>` or a callable returning one) on the current runtime and
     /// adds it to the set.
     template <class X>
-        requires detail::spawnable<X> && std::is_same_v<detail::spawn_result_t<X>, T>
-    abort_handle spawn(X&& work, std::source_location loc = std::source_location::current()) {
+    requires detail::spawnable<X> && std::is_same_v<detail::spawn_result_t<X>, T>
+        abort_handle spawn(X&& work, std::source_location loc = std::source_location::current()) {
         detail::scheduler& s = detail::current_scheduler("tako::join_set::spawn");
         using entry = detail::join_set_entry<std::decay_t<X>>;
         auto* cell = detail::make_cell(entry(state_, std::forward<X>(work)), nullptr, loc);

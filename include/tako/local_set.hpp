@@ -48,8 +48,8 @@ public:
 
     /// Spawns `work` into this set; it runs when the set is driven by `run_until`.
     template <detail::spawnable X>
-    join_handle<detail::spawn_result_t<X>> spawn_local(
-        X&& work, std::source_location loc = std::source_location::current()) {
+    join_handle<detail::spawn_result_t<X>>
+    spawn_local(X&& work, std::source_location loc = std::source_location::current()) {
         auto* cell = detail::make_cell(std::forward<X>(work), nullptr, loc);
         detail::track_local(*impl_, cell);
         detail::submit_new_task(detail::as_scheduler(*impl_), cell);
@@ -84,8 +84,8 @@ private:
 /// Spawns `work` into the local_set being driven on this thread. Throws
 /// `std::runtime_error` when no local_set is running here.
 template <detail::spawnable X>
-join_handle<detail::spawn_result_t<X>> spawn_local(
-    X&& work, std::source_location loc = std::source_location::current()) {
+join_handle<detail::spawn_result_t<X>>
+spawn_local(X&& work, std::source_location loc = std::source_location::current()) {
     detail::local_scheduler* s = detail::current_local_set();
     if (s == nullptr) {
         throw std::runtime_error("tako::spawn_local: no local_set is running on this thread; "

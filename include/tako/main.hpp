@@ -38,5 +38,7 @@ int run_main(Fn fn) noexcept {
 
 } // namespace tako::detail
 
-#define TAKO_MAIN(fn)                                                                     \
-    int main() { return ::tako::detail::run_main([] { return fn(); }); }
+#define TAKO_MAIN(fn)                                                                              \
+    int main() {                                                                                   \
+        return ::tako::detail::run_main([] { return fn(); });                                      \
+    }

@@ -59,8 +59,8 @@ public:
 
     /// Spawns onto this runtime from any thread.
     template <detail::spawnable X>
-    join_handle<detail::spawn_result_t<X>> spawn(
-        X&& work, std::source_location loc = std::source_location::current()) const {
+    join_handle<detail::spawn_result_t<X>>
+    spawn(X&& work, std::source_location loc = std::source_location::current()) const {
         auto* cell = detail::make_cell(std::forward<X>(work), nullptr, loc);
         submit(cell);
         return join_handle<detail::spawn_result_t<X>>(cell);
@@ -122,8 +122,8 @@ public:
         return handle().block_on(std::forward<X>(work));
     }
     template <detail::spawnable X>
-    join_handle<detail::spawn_result_t<X>> spawn(
-        X&& work, std::source_location loc = std::source_location::current()) {
+    join_handle<detail::spawn_result_t<X>>
+    spawn(X&& work, std::source_location loc = std::source_location::current()) {
         return handle().spawn(std::forward<X>(work), loc);
     }
     template <class F>
@@ -230,8 +230,8 @@ auto runtime_handle::spawn_blocking(F&& f, std::source_location loc) const
 template <detail::spawnable X>
 detail::spawn_result_t<X> runtime_handle::block_on(X&& work) const {
     detail::check_can_block("block_on");
-    auto* cell = detail::make_cell(std::forward<X>(work), "block_on",
-                                   std::source_location::current());
+    auto* cell =
+        detail::make_cell(std::forward<X>(work), "block_on", std::source_location::current());
     join_handle<detail::spawn_result_t<X>> h(detail::block_on_cell(*core_, cell));
     auto result = h.take_result();
     if (!result) {

@@ -57,8 +57,7 @@ task<std::variant<value_or_monostate<Ts>...>> select_driver(std::index_sequence<
 /// argument each time, so none is starved. If the winner threw, its exception is rethrown
 /// (after the losers are destroyed).
 template <class... As>
-    requires(sizeof...(As) > 0)
-auto select(As&&... as) {
+requires(sizeof...(As) > 0) auto select(As&&... as) {
     return detail::select_driver<false, detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }
@@ -66,8 +65,7 @@ auto select(As&&... as) {
 /// `select` that always polls in argument order (Tokio's `biased;`), so earlier arguments
 /// win ties.
 template <class... As>
-    requires(sizeof...(As) > 0)
-auto select_biased(As&&... as) {
+requires(sizeof...(As) > 0) auto select_biased(As&&... as) {
     return detail::select_driver<true, detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }

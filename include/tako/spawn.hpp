@@ -22,8 +22,8 @@ namespace tako {
 /// thread, blocking-pool thread or `runtime::enter` scope). From a worker, the new task goes
 /// to that worker's LIFO slot. Throws `std::runtime_error` outside a runtime.
 template <detail::spawnable X>
-join_handle<detail::spawn_result_t<X>> spawn(
-    X&& work, std::source_location loc = std::source_location::current()) {
+join_handle<detail::spawn_result_t<X>>
+spawn(X&& work, std::source_location loc = std::source_location::current()) {
     detail::scheduler& s = detail::current_scheduler("tako::spawn");
     auto* cell = detail::make_cell(std::forward<X>(work), nullptr, loc);
     detail::submit_new_task(s, cell);
@@ -33,8 +33,9 @@ join_handle<detail::spawn_result_t<X>> spawn(
 /// As `spawn`, with a name shown in error reports. `name` must outlive the task (a string
 /// literal, typically).
 template <detail::spawnable X>
-join_handle<detail::spawn_result_t<X>> spawn_named(
-    const char* name, X&& work, std::source_location loc = std::source_location::current()) {
+join_handle<detail::spawn_result_t<X>>
+spawn_named(const char* name, X&& work,
+            std::source_location loc = std::source_location::current()) {
     detail::scheduler& s = detail::current_scheduler("tako::spawn_named");
     auto* cell = detail::make_cell(std::forward<X>(work), name, loc);
     detail::submit_new_task(s, cell);

@@ -71,7 +71,7 @@ struct task_promise final : promise_base {
 
     task<T> get_return_object() noexcept;
     template <class U = T>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         value.emplace(std::forward<U>(v));
     }

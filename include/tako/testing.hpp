@@ -10,9 +10,10 @@
 /// }
 /// ```
 /// `TAKO_TEST` uses a current_thread runtime; `TAKO_TEST_MT` a multi_thread runtime with
-/// two workers; `TAKO_TEST_PAUSED` a current_thread runtime with the clock paused; `TAKO_TEST_SEED(suite, name, seed)` a current_thread runtime whose run
-/// queue is shuffled by `seed`. GoogleTest's `ASSERT_*` macros `return`, which a coroutine
-/// cannot: use `EXPECT_*`, or `TAKO_CO_ASSERT(cond)` to stop the test body.
+/// two workers; `TAKO_TEST_PAUSED` a current_thread runtime with the clock paused;
+/// `TAKO_TEST_SEED(suite, name, seed)` a current_thread runtime whose run queue is shuffled by
+/// `seed`. GoogleTest's `ASSERT_*` macros `return`, which a coroutine cannot: use `EXPECT_*`, or
+/// `TAKO_CO_ASSERT(cond)` to stop the test body.
 
 #include <gtest/gtest.h>
 
@@ -66,22 +67,24 @@ inline void run(task<void> (*body)(), const options& opts) {
 } // namespace tako::testing
 
 /// A coroutine test body run with `opts` (a `tako::testing::options`).
-#define TAKO_TEST_WITH(suite, name, opts)                                                 \
-    static ::tako::task<void> suite##_##name##_tako_body();                               \
-    TEST(suite, name) { ::tako::testing::run(&suite##_##name##_tako_body, (opts)); }      \
+#define TAKO_TEST_WITH(suite, name, opts)                                                          \
+    static ::tako::task<void> suite##_##name##_tako_body();                                        \
+    TEST(suite, name) {                                                                            \
+        ::tako::testing::run(&suite##_##name##_tako_body, (opts));                                 \
+    }                                                                                              \
     static ::tako::task<void> suite##_##name##_tako_body()
 
 #define TAKO_TEST(suite, name) TAKO_TEST_WITH(suite, name, ::tako::testing::options{})
-#define TAKO_TEST_MT(suite, name)                                                         \
+#define TAKO_TEST_MT(suite, name)                                                                  \
     TAKO_TEST_WITH(suite, name, ::tako::testing::options::multi_thread())
-#define TAKO_TEST_PAUSED(suite, name)                                                     \
+#define TAKO_TEST_PAUSED(suite, name)                                                              \
     TAKO_TEST_WITH(suite, name, ::tako::testing::options::paused())
-#define TAKO_TEST_SEED(suite, name, seed_value)                                           \
+#define TAKO_TEST_SEED(suite, name, seed_value)                                                    \
     TAKO_TEST_WITH(suite, name, ::tako::testing::options::seeded(seed_value))
 
 /// Fails the test and leaves the coroutine body when `cond` is false.
-#define TAKO_CO_ASSERT(cond)                                                              \
-    if (!(cond)) {                                                                        \
-        ADD_FAILURE() << "assertion failed: " #cond;                                      \
-        co_return;                                                                        \
+#define TAKO_CO_ASSERT(cond)                                                                       \
+    if (!(cond)) {                                                                                 \
+        ADD_FAILURE() << "assertion failed: " #cond;                                               \
+        co_return;                                                                                 \
     }

@@ -25,11 +25,15 @@ struct budget_awaiter {
 
 /// Suspends the current task once, letting every other queued task run first
 /// (`tokio::task::yield_now`). Cancel-safe.
-[[nodiscard]] inline detail::yield_awaiter yield_now() noexcept { return {}; }
+[[nodiscard]] inline detail::yield_awaiter yield_now() noexcept {
+    return {};
+}
 
 /// Spends one unit of the task's cooperative budget (128 per scheduling); yields only when
 /// the budget is exhausted (`tokio::task::consume_budget`). Use it in loops that make
 /// progress without awaiting anything that would suspend.
-[[nodiscard]] inline detail::budget_awaiter consume_budget() noexcept { return {}; }
+[[nodiscard]] inline detail::budget_awaiter consume_budget() noexcept {
+    return {};
+}
 
 } // namespace tako

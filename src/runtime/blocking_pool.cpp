@@ -26,8 +26,9 @@ void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
         // Pool threads keep the runtime's shared state alive: after a shutdown that timed
         // out they may still be running user code that spawns or wakes tasks.
         auto keep = core().shared_from_this();
-        start_thread(core().config, [this, keep = std::move(keep)] { run(); },
-                     /*run_stop_hook=*/false)
+        start_thread(
+            core().config, [this, keep = std::move(keep)] { run(); },
+            /*run_stop_hook=*/false)
             .detach();
     } catch (const std::exception& e) {
         // Out of threads: the queued task waits for a busy thread (if there is one).
@@ -59,9 +60,8 @@ void blocking_pool::run() noexcept {
             // false from here on): let the parked runtime thread re-check.
             core().time->unpark();
         }
-        const bool woken = work_cv_.wait_for(guard, keep_alive, [&] {
-            return pending_notifies_ > 0 || shutdown_;
-        });
+        const bool woken = work_cv_.wait_for(guard, keep_alive,
+                                             [&] { return pending_notifies_ > 0 || shutdown_; });
         --idle_;
         if (pending_notifies_ > 0) {
             --pending_notifies_;

@@ -16,9 +16,8 @@ constinit thread_local current_thread_scheduler* tls_driving = nullptr;
 
 current_thread_scheduler::current_thread_scheduler(runtime_core& core)
     : scheduler(core), driver_(*core.time), event_interval_(core.config.event_interval),
-      global_queue_interval_(core.config.global_queue_interval != 0
-                                 ? core.config.global_queue_interval
-                                 : 31),
+      global_queue_interval_(
+          core.config.global_queue_interval != 0 ? core.config.global_queue_interval : 31),
       rng_(core.config.shuffle_seed) {
     if (rng_ && *rng_ == 0) {
         rng_ = 0x9E3779B97F4A7C15ull; // xorshift needs a non-zero state

@@ -32,10 +32,10 @@ public:
 private:
     task_header* next_task();
 
-    std::mutex core_lock_;  ///< held by the thread inside block_on
-    task_queue local_;      ///< only the block_on thread touches it
-    inject_queue inject_;   ///< wakes from other threads
-    driver& driver_; ///< the runtime's time driver
+    std::mutex core_lock_; ///< held by the thread inside block_on
+    task_queue local_;     ///< only the block_on thread touches it
+    inject_queue inject_;  ///< wakes from other threads
+    driver& driver_;       ///< the runtime's time driver
     std::uint32_t tick_ = 0;
     std::uint32_t event_interval_;
     std::uint32_t global_queue_interval_;

@@ -21,8 +21,8 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     }
     // The kernel re-checks `word == expected` atomically with queueing us, so a wake
     // between our check and this call is never lost. EINTR/EAGAIN: callers re-check.
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
-              tsp, nullptr, 0);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp,
+              nullptr, 0);
 }
 
 void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {

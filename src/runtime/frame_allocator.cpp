@@ -2,10 +2,10 @@
 
 #include <array>
 #include <cstdint>
-#include <utility>
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include "tako/detail/spin_lock.hpp"
 
@@ -42,8 +42,12 @@ struct free_block {
     free_block* next_batch; ///< in a batch's first block: the next batch in the pool
 };
 
-std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule - 1; }
-std::size_t bytes_of(std::size_t cls) noexcept { return (cls + 1) * granule; }
+std::size_t class_of(std::size_t size) noexcept {
+    return (size + granule - 1) / granule - 1;
+}
+std::size_t bytes_of(std::size_t cls) noexcept {
+    return (cls + 1) * granule;
+}
 
 void release_chain(free_block* b) noexcept {
     while (b != nullptr) {
@@ -150,8 +154,12 @@ void frame_deallocate(void* block, std::size_t size) noexcept {
 
 #else
 
-void* frame_allocate(std::size_t size) { return ::operator new(size); }
-void frame_deallocate(void* block, std::size_t) noexcept { ::operator delete(block); }
+void* frame_allocate(std::size_t size) {
+    return ::operator new(size);
+}
+void frame_deallocate(void* block, std::size_t) noexcept {
+    ::operator delete(block);
+}
 
 #endif
 

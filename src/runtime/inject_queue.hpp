@@ -52,9 +52,7 @@ public:
     }
     /// Lock-free hint; may be stale by the time the caller acts on it.
     [[nodiscard]] bool empty() const noexcept { return len() == 0; }
-    [[nodiscard]] std::size_t len() const noexcept {
-        return len_.load(std::memory_order_acquire);
-    }
+    [[nodiscard]] std::size_t len() const noexcept { return len_.load(std::memory_order_acquire); }
 
 private:
     std::mutex lock_;

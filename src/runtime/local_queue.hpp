@@ -52,8 +52,7 @@ public:
             const std::uint32_t next_real = real + 1;
             const std::uint32_t next_steal = steal == real ? next_real : steal;
             if (head_.compare_exchange_weak(head, pack(next_steal, next_real),
-                                            std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
+                                            std::memory_order_acq_rel, std::memory_order_acquire)) {
                 return buffer_[real % capacity].load(std::memory_order_relaxed);
             }
         }
@@ -82,8 +81,7 @@ public:
             if (n == 0) {
                 return nullptr;
             }
-            if (head_.compare_exchange_weak(head, pack(steal, real + n),
-                                            std::memory_order_acq_rel,
+            if (head_.compare_exchange_weak(head, pack(steal, real + n), std::memory_order_acq_rel,
                                             std::memory_order_acquire)) {
                 first = real;
                 break;
@@ -104,8 +102,8 @@ public:
             }
         }
         // Keep the last stolen task to run now; publish the rest in our queue.
-        task_header* ret = dst.buffer_[(dst_tail + n - 1) % capacity].load(
-            std::memory_order_relaxed);
+        task_header* ret =
+            dst.buffer_[(dst_tail + n - 1) % capacity].load(std::memory_order_relaxed);
         if (n > 1) {
             dst.tail_.store(dst_tail + n - 1, std::memory_order_release);
         }
@@ -140,8 +138,7 @@ private:
         constexpr std::uint32_t half = capacity / 2;
         std::uint64_t expected = pack(head, head);
         if (!head_.compare_exchange_strong(expected, pack(head + half, head + half),
-                                           std::memory_order_release,
-                                           std::memory_order_relaxed)) {
+                                           std::memory_order_release, std::memory_order_relaxed)) {
             return false;
         }
         task_header* first = buffer_[head % capacity].load(std::memory_order_relaxed);

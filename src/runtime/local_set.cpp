@@ -115,9 +115,15 @@ private:
     std::size_t live_hint_ = 0;
 };
 
-local_scheduler* current_local_set() noexcept { return tls_local; }
-scheduler& as_scheduler(local_scheduler& s) noexcept { return s; }
-void track_local(local_scheduler& s, task_header* t) { s.track(t); }
+local_scheduler* current_local_set() noexcept {
+    return tls_local;
+}
+scheduler& as_scheduler(local_scheduler& s) noexcept {
+    return s;
+}
+void track_local(local_scheduler& s, task_header* t) {
+    s.track(t);
+}
 
 namespace {
 /// Suspends the driver until a local task is scheduled.

@@ -56,9 +56,8 @@ std::size_t current_worker_index() noexcept {
 multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t workers)
     : scheduler(core), idle_(workers), driver_(*core.time),
       event_interval_(core.config.event_interval),
-      global_queue_interval_(core.config.global_queue_interval != 0
-                                 ? core.config.global_queue_interval
-                                 : 61) {
+      global_queue_interval_(
+          core.config.global_queue_interval != 0 ? core.config.global_queue_interval : 61) {
     workers_.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
         auto w = std::make_unique<worker>();
@@ -70,7 +69,9 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t w
     }
 }
 
-multi_thread_scheduler::~multi_thread_scheduler() { stop(); }
+multi_thread_scheduler::~multi_thread_scheduler() {
+    stop();
+}
 
 void multi_thread_scheduler::launch(worker& w) {
     std::lock_guard guard(threads_lock_);
@@ -245,7 +246,8 @@ task_header* multi_thread_scheduler::next_task(worker& w) {
     }
     // Take a fair share of the global queue, keeping the ring's second half free.
     const std::size_t cap = std::min<std::size_t>(w.queue.remaining() / 2, 128);
-    const std::size_t want = std::min(inject_.len() / workers_.size() + 1, std::max<std::size_t>(cap, 1));
+    const std::size_t want =
+        std::min(inject_.len() / workers_.size() + 1, std::max<std::size_t>(cap, 1));
     task_header* first = nullptr;
     inject_.pop_n(want, [&](task_header* t) {
         if (first == nullptr) {

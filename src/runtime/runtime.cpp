@@ -167,8 +167,7 @@ void runtime_core::block_on(task_header* t) {
         return;
     }
     block_latch latch;
-    auto* cell = make_cell(watcher(t, &latch), "block_on watcher",
-                           std::source_location::current());
+    auto* cell = make_cell(watcher(t, &latch), "block_on watcher", std::source_location::current());
     submit_new_task(*main, cell);
     drop_join_handle(cell);
     latch.wait();
@@ -239,7 +238,9 @@ void runtime_handle::submit_blocking(detail::task_header* t) const noexcept {
     detail::submit_blocking(*core_, t);
 }
 
-runtime_flavor runtime_handle::flavor() const noexcept { return core_->config.flavor; }
+runtime_flavor runtime_handle::flavor() const noexcept {
+    return core_->config.flavor;
+}
 
 runtime_metrics runtime_handle::metrics() const {
     runtime_metrics m;
@@ -278,7 +279,9 @@ runtime& runtime::operator=(runtime&& other) noexcept {
     }
     return *this;
 }
-runtime::~runtime() { shutdown(std::nullopt); }
+runtime::~runtime() {
+    shutdown(std::nullopt);
+}
 
 void runtime::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept {
     if (core_) {
@@ -287,8 +290,12 @@ void runtime::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept
     }
 }
 
-void runtime::shutdown_timeout(std::chrono::nanoseconds timeout) && { shutdown(timeout); }
-void runtime::shutdown_background() && { shutdown(std::chrono::nanoseconds(0)); }
+void runtime::shutdown_timeout(std::chrono::nanoseconds timeout) && {
+    shutdown(timeout);
+}
+void runtime::shutdown_background() && {
+    shutdown(std::chrono::nanoseconds(0));
+}
 
 // ---------------------------------------------------------------- builder
 
@@ -344,8 +351,7 @@ runtime::builder& runtime::builder::event_interval(std::uint32_t ticks) {
 }
 runtime::builder& runtime::builder::global_queue_interval(std::uint32_t ticks) {
     if (ticks == 0) {
-        throw std::invalid_argument(
-            "tako::runtime::builder::global_queue_interval: must be > 0");
+        throw std::invalid_argument("tako::runtime::builder::global_queue_interval: must be > 0");
     }
     config_.global_queue_interval = ticks;
     return *this;

@@ -20,7 +20,9 @@ namespace {
 
 constexpr std::uint64_t ref_mask = ~(ref_one - 1);
 
-std::uint64_t refs(std::uint64_t s) noexcept { return (s & ref_mask) / ref_one; }
+std::uint64_t refs(std::uint64_t s) noexcept {
+    return (s & ref_mask) / ref_one;
+}
 
 /// Drops `n` references (and clears `bits`, which must be set); frees the cell if they
 /// were the last.
@@ -114,8 +116,7 @@ void submit_and_release(task_header* t) noexcept {
             }
             continue;
         }
-        if (t->state.compare_exchange_weak(s, s - ref_one - scheduling,
-                                           std::memory_order_acq_rel,
+        if (t->state.compare_exchange_weak(s, s - ref_one - scheduling, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {
             break;
         }
@@ -127,7 +128,9 @@ void submit_and_release(task_header* t) noexcept {
 
 } // namespace
 
-void task_header::ref_dec() noexcept { release(this, 1); }
+void task_header::ref_dec() noexcept {
+    release(this, 1);
+}
 
 task_ref waker::fire() const noexcept {
     for (branch_flag* b = branch; b != nullptr; b = b->parent) {
@@ -242,8 +245,7 @@ void cancel_for_shutdown(task_header* t) noexcept {
         if (s & (running | complete)) {
             return; // a blocking task still running: it completes on its own
         }
-    } while (!t->state.compare_exchange_weak(s, s | running | cancelled,
-                                             std::memory_order_acquire,
+    } while (!t->state.compare_exchange_weak(s, s | running | cancelled, std::memory_order_acquire,
                                              std::memory_order_relaxed));
     cancel_frames(t);
     // A queued task keeps its queue reference; the queue drain releases it.
@@ -297,8 +299,7 @@ void drop_join_handle(task_header* t) noexcept {
         }
         // Not complete: the lifecycle reference keeps the task alive past this CAS.
         if (t->state.compare_exchange_weak(s, s - join_interest - ref_one,
-                                           std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
+                                           std::memory_order_acq_rel, std::memory_order_acquire)) {
             return;
         }
     }

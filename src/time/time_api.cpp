@@ -22,9 +22,13 @@ bool timer_arm(time_driver& d, timer_entry& e, std::chrono::steady_clock::time_p
     return d.arm(e, deadline, w);
 }
 
-bool timer_disarm(timer_entry& e) noexcept { return time_driver::disarm_entry(e); }
+bool timer_disarm(timer_entry& e) noexcept {
+    return time_driver::disarm_entry(e);
+}
 
-std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept { return d.now(); }
+std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept {
+    return d.now();
+}
 
 std::chrono::steady_clock::time_point clock_now() noexcept {
     runtime_core* core = tls_thread.runtime;
@@ -46,7 +50,9 @@ detail::time_driver& paused_capable(const char* what) {
 }
 } // namespace
 
-void pause() { paused_capable("tako::time::pause").pause(); }
+void pause() {
+    paused_capable("tako::time::pause").pause();
+}
 
 void resume() {
     detail::time_driver& d = paused_capable("tako::time::resume");

@@ -21,7 +21,6 @@ time_driver::time_driver(bool start_paused, std::size_t shards,
     }
 }
 
-
 std::uint64_t time_driver::tick_of(clock::time_point t) const noexcept {
     if (t <= start_) {
         return 0;
@@ -118,10 +117,10 @@ void time_driver::fire_expired() noexcept {
     static thread_local std::vector<task_ref> to_wake;
     // Whole ticks only: an entry fires once its rounded-up deadline has passed.
     const auto elapsed = now() - start_;
-    const auto now_tick = elapsed.count() <= 0
-                              ? 0
-                              : static_cast<std::uint64_t>(
-                                    duration_cast<milliseconds>(elapsed).count());
+    const auto now_tick =
+        elapsed.count() <= 0
+            ? 0
+            : static_cast<std::uint64_t>(duration_cast<milliseconds>(elapsed).count());
     for (auto& s : shards_) {
         {
             std::lock_guard guard(s->lock);

@@ -9,8 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <optional>
+#include <vector>
 
 #include "runtime/driver.hpp"
 #include "tako/detail/timer_entry.hpp"

@@ -67,8 +67,7 @@ task_cell<T, F>* new_cell(const char* name, std::source_location loc) {
     cell->id = next_task_id();
     // Three references: the registry's (until the task finishes), the join_handle's, and
     // the run queue's. Set here, before any handle can take another reference.
-    cell->state.store(task_state::notified | task_state::join_interest |
-                          3 * task_state::ref_one,
+    cell->state.store(task_state::notified | task_state::join_interest | 3 * task_state::ref_one,
                       std::memory_order_relaxed);
     cell->name = name;
     cell->location = loc;
@@ -116,19 +115,18 @@ auto make_cell(X&& x, const char* name, std::source_location loc) {
 
 /// Satisfied by what `spawn` accepts: a `task<T>` or a callable returning one.
 template <class X>
-concept spawnable = task_type<X> || (std::invocable<std::decay_t<X>&> &&
-                                     task_type<std::invoke_result_t<std::decay_t<X>&>>);
+concept spawnable = task_type<X> ||
+    (std::invocable<std::decay_t<X>&>&& task_type<std::invoke_result_t<std::decay_t<X>&>>);
 
 template <class X>
 struct spawn_result;
 template <class X>
-    requires task_type<X>
+requires task_type<X>
 struct spawn_result<X> {
     using type = typename std::remove_cvref_t<X>::value_type;
 };
 template <class X>
-    requires(!task_type<X>)
-struct spawn_result<X> {
+requires(!task_type<X>) struct spawn_result<X> {
     using type = typename std::invoke_result_t<std::decay_t<X>&>::value_type;
 };
 template <class X>

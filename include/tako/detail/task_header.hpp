@@ -97,10 +97,10 @@ extern constinit thread_local poll_context tls_poll;
 
 /// Bits of `task_header::state`; the reference count lives above them.
 namespace task_state {
-inline constexpr std::uint64_t running = 1;       ///< a thread holds the frames
-inline constexpr std::uint64_t notified = 2;      ///< queued, or to be re-queued by the runner
-inline constexpr std::uint64_t complete = 4;      ///< result (or cancellation) is final
-inline constexpr std::uint64_t cancelled = 8;     ///< abort requested
+inline constexpr std::uint64_t running = 1;        ///< a thread holds the frames
+inline constexpr std::uint64_t notified = 2;       ///< queued, or to be re-queued by the runner
+inline constexpr std::uint64_t complete = 4;       ///< result (or cancellation) is final
+inline constexpr std::uint64_t cancelled = 8;      ///< abort requested
 inline constexpr std::uint64_t join_interest = 16; ///< a join_handle still exists
 /// A waker (or abort) is between setting NOTIFIED and finishing the queue push. Runtime
 /// shutdown waits for it to clear before it cancels the task and frees the scheduler.

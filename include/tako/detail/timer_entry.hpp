@@ -17,8 +17,8 @@ struct timer_shard;
 struct timer_entry {
     timer_entry* prev = nullptr;
     timer_entry* next = nullptr;
-    std::uint64_t tick = 0;   ///< deadline in the driver's milliseconds, rounded up
-    waker to_wake;            ///< fired (under the lock) when the deadline passes
+    std::uint64_t tick = 0;       ///< deadline in the driver's milliseconds, rounded up
+    waker to_wake;                ///< fired (under the lock) when the deadline passes
     timer_shard* shard = nullptr; ///< the wheel it is armed in; null when not armed
     timer_shard* home = nullptr;  ///< the wheel it was last armed in (set by its owner only)
     bool fired = false;

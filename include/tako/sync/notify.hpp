@@ -76,6 +76,8 @@ private:
     bool permit_ = false;
 };
 
-inline notify::awaiter notify::notified() noexcept { return awaiter(*this); }
+inline notify::awaiter notify::notified() noexcept {
+    return awaiter(*this);
+}
 
 } // namespace tako::sync

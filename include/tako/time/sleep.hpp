@@ -68,15 +68,13 @@ public:
     awaiter operator co_await() && noexcept { return awaiter{*this}; }
 
 private:
-    bool ready() const noexcept {
-        return deadline_ <= instant::now() && detail::consume_budget();
-    }
+    bool ready() const noexcept { return deadline_ <= instant::now() && detail::consume_budget(); }
     // Resumed by the scheduler after the time driver fires our entry (on whichever thread
     // holds the driver), or after a budget yield.
     bool suspend(std::coroutine_handle<> h) {
         detail::time_driver& driver = detail::current_time_driver("tako::time::sleep");
-        armed_ = detail::timer_arm(driver, entry_, deadline_.time_point(),
-                                   detail::record_suspension(h));
+        armed_ =
+            detail::timer_arm(driver, entry_, deadline_.time_point(), detail::record_suspension(h));
         if (armed_) {
             return true;
         }
@@ -89,10 +87,12 @@ private:
 
     instant deadline_;
     detail::timer_entry entry_; ///< holds the waiting task's waker while armed
-    bool armed_ = false; ///< linked while a task waits (only the owning task touches this)
+    bool armed_ = false;        ///< linked while a task waits (only the owning task touches this)
 };
 
 /// A sleep until `deadline`.
-[[nodiscard]] inline sleep sleep_until(instant deadline) noexcept { return sleep(deadline); }
+[[nodiscard]] inline sleep sleep_until(instant deadline) noexcept {
+    return sleep(deadline);
+}
 
 } // namespace tako::time

@@ -30,7 +30,9 @@ namespace tako::detail {
 template <class T>
 using timeout_result = std::expected<T, time::elapsed>;
 
-inline task<void> sleep_task(time::instant deadline) { co_await time::sleep(deadline); }
+inline task<void> sleep_task(time::instant deadline) {
+    co_await time::sleep(deadline);
+}
 
 template <class T>
 task<timeout_result<T>> timeout_driver(time::instant deadline, task<T> work) {
