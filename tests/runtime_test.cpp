@@ -589,8 +589,13 @@ TEST_P(runtime_flavors, metrics_alive_and_spawned_tasks) {
         const auto mid = h.metrics();
         EXPECT_EQ(mid.num_alive_tasks, base.num_alive_tasks + 5);
         EXPECT_EQ(mid.spawned_tasks_count, base.spawned_tasks_count + 5);
-        n.notify_waiters();
         for (auto& j : hs) {
+            // notify_waiters wakes only tasks already waiting; a task may have counted
+            // itself as started and not reached its await yet.
+            while (!j.is_finished()) {
+                n.notify_waiters();
+                co_await tako::yield_now();
+            }
             EXPECT_TRUE((co_await j).has_value());
         }
         EXPECT_EQ(h.metrics().num_alive_tasks, base.num_alive_tasks);

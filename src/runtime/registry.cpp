@@ -72,22 +72,22 @@ task_header* task_registry::pop_any() noexcept {
     return nullptr;
 }
 
-std::size_t task_registry::size() const noexcept {
-    std::size_t n = 0;
+template <class Field>
+std::uint64_t task_registry::sum(Field field) const noexcept {
+    std::uint64_t n = 0;
     for (std::size_t i = 0; i <= mask_; ++i) {
         std::lock_guard guard(shards_[i].lock);
-        n += shards_[i].count;
+        n += shards_[i].*field;
     }
     return n;
 }
 
+std::size_t task_registry::size() const noexcept {
+    return sum(&shard::count);
+}
+
 std::uint64_t task_registry::inserted() const noexcept {
-    std::uint64_t n = 0;
-    for (std::size_t i = 0; i <= mask_; ++i) {
-        std::lock_guard guard(shards_[i].lock);
-        n += shards_[i].inserted;
-    }
-    return n;
+    return sum(&shard::inserted);
 }
 
 } // namespace tako::detail

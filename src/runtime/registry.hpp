@@ -36,6 +36,9 @@ private:
         std::uint64_t inserted = 0;
     };
     shard& shard_for(const task_header* t) noexcept { return shards_[t->id & mask_]; }
+    /// Adds up one counter over every shard, each under its lock.
+    template <class Field>
+    std::uint64_t sum(Field field) const noexcept;
 
     std::unique_ptr<shard[]> shards_;
     std::size_t mask_;

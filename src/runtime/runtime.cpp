@@ -159,6 +159,7 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
 
 void runtime_core::block_on(task_header* t) {
     if (auto* ct = dynamic_cast<current_thread_scheduler*>(main.get())) {
+        submit_new_task(*main, t);
         // While another thread drives the scheduler (we are, e.g., a blocking-pool
         // thread), it runs our task too; if it leaves block_on first, we take over.
         while (!is_complete(t) && !ct->try_block_on(t)) {
@@ -166,10 +167,13 @@ void runtime_core::block_on(task_header* t) {
         }
         return;
     }
+    // The watcher is registered before the task, so the task never sees the runtime's task
+    // count change under it (metrics taken inside block_on are stable).
     block_latch latch;
     auto* cell = make_cell(watcher(t, &latch), "block_on watcher", std::source_location::current());
     submit_new_task(*main, cell);
     drop_join_handle(cell);
+    submit_new_task(*main, t);
     latch.wait();
     // If the runtime shut down, the watcher may be cancelled before the watched task;
     // the shutdown cancels that one next.
@@ -179,7 +183,6 @@ void runtime_core::block_on(task_header* t) {
 }
 
 task_header* block_on_cell(runtime_core& core, task_header* t) {
-    submit_new_task(*core.main, t);
     core.block_on(t);
     return t;
 }

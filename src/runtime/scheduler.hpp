@@ -66,7 +66,8 @@ public:
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;
 
-    /// Runs `t` to completion for block_on (current_thread: drives the scheduler).
+    /// Submits `t` and runs it to completion for block_on (current_thread: drives the
+    /// scheduler).
     void block_on(task_header* t);
     void report_unhandled(task_header* t, std::exception_ptr e) noexcept;
 

@@ -36,23 +36,19 @@ public:
 
     /// `*this + d`, or nothing if it would overflow.
     [[nodiscard]] std::optional<instant> checked_add(duration d) const noexcept {
-        const auto rep = t_.time_since_epoch().count();
-        const auto add = std::chrono::duration_cast<clock::duration>(d).count();
+        const auto delta = std::chrono::duration_cast<clock::duration>(d).count();
         clock::rep out{};
-        if (__builtin_add_overflow(rep, add, &out)) {
+        if (__builtin_add_overflow(t_.time_since_epoch().count(), delta, &out)) {
             return std::nullopt;
         }
         return instant(clock::time_point(clock::duration(out)));
     }
     /// `*this - d`, or nothing if it would overflow.
     [[nodiscard]] std::optional<instant> checked_sub(duration d) const noexcept {
-        const auto rep = t_.time_since_epoch().count();
-        const auto sub = std::chrono::duration_cast<clock::duration>(d).count();
-        clock::rep out{};
-        if (__builtin_sub_overflow(rep, sub, &out)) {
-            return std::nullopt;
+        if (d == duration::min()) {
+            return std::nullopt; // -d would overflow
         }
-        return instant(clock::time_point(clock::duration(out)));
+        return checked_add(-d);
     }
 
     friend instant operator+(instant i, duration d) noexcept {
