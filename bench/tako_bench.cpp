@@ -404,6 +404,19 @@ double timer_churn(tako::runtime& rt, std::size_t n) {
     return since(t0);
 }
 
+// 6c. timer_churn_parallel (tako only, not an anchor workload): the same churn split over
+// one task per worker, to measure that churn on several workers does not serialize on a
+// lock (each worker arms in its own wheel shard). Compare W=1 with W=2.
+double timer_churn_parallel(tako::runtime& rt, std::size_t n, std::size_t tasks) {
+    arm(tasks);
+    const auto t0 = clock_type::now();
+    for (std::size_t i = 0; i < tasks; ++i) {
+        detach(rt.spawn(tako::unconstrained(churner(n / tasks))));
+    }
+    wait_done();
+    return since(t0);
+}
+
 // ---- 7. idle memory: 100,000 tasks parked on a oneshot receive, or on nothing ----
 
 std::atomic<std::size_t> started{0};
@@ -527,6 +540,11 @@ int run(const std::string& w, int reps) {
     } else if (w == "timer_churn") {
         const std::size_t n = 1'000'000;
         const double t = median_of(reps, [&] { return timer_churn(rt, n); });
+        out(W, "timeouts_per_s", static_cast<double>(n) / t);
+    } else if (w == "timer_churn_parallel") {
+        const std::size_t n = 2'000'000;
+        const std::size_t tasks = rt.metrics().num_workers;
+        const double t = median_of(reps, [&] { return timer_churn_parallel(rt, n, tasks); });
         out(W, "timeouts_per_s", static_cast<double>(n) / t);
     } else if (w == "idle" || w == "idle_pending") {
         const double b = idle(rt, 100'000, w == "idle_pending", idle_senders);
