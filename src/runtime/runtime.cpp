@@ -82,6 +82,16 @@ struct watcher {
 
 } // namespace
 
+std::string describe_exception(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "a non-standard exception (not derived from std::exception)";
+    }
+}
+
 void check_can_block(const char* what) {
     if (tls_thread.is_runtime_thread) {
         throw std::runtime_error(
@@ -197,13 +207,7 @@ void runtime_core::report_unhandled(task_header* t, std::exception_ptr e) noexce
         }
         return;
     }
-    std::string what = "unknown exception";
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        what = ex.what();
-    } catch (...) {
-    }
+    const std::string what = describe_exception(e);
     std::fprintf(stderr, "tako: task %llu%s%s%s spawned at %s:%u threw: %s\n",
                  static_cast<unsigned long long>(t->id), t->name ? " '" : "",
                  t->name ? t->name : "", t->name ? "'" : "", info.location.file_name(),

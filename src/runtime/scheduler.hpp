@@ -5,8 +5,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "runtime/driver.hpp"
@@ -74,6 +76,9 @@ public:
 private:
     std::atomic<bool> shut_down_{false};
 };
+
+/// `what()` of the exception in `e`, or a fixed text for a non-standard one.
+std::string describe_exception(const std::exception_ptr& e);
 
 // Task state machine (task.cpp), used by every scheduler.
 

@@ -90,15 +90,9 @@ void report_dropped_exception(task_header* t) noexcept {
         here->report_unhandled(t, t->root_promise->exception);
         return;
     }
-    std::string what = "unknown exception";
-    try {
-        std::rethrow_exception(t->root_promise->exception);
-    } catch (const std::exception& e) {
-        what = e.what();
-    } catch (...) {
-    }
     std::fprintf(stderr, "tako: task %llu threw and its join_handle was dropped: %s\n",
-                 static_cast<unsigned long long>(t->id), what.c_str());
+                 static_cast<unsigned long long>(t->id),
+                 describe_exception(t->root_promise->exception).c_str());
 }
 
 /// Pushes a task marked NOTIFIED|SCHEDULING, and again for every PUSH_AGAIN that another
