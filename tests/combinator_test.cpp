@@ -451,3 +451,38 @@ TAKO_TEST(budget, unconstrained_never_forces_a_yield) {
     EXPECT_EQ(co_await tako::unconstrained(spin()), 1000);
     co_await other;
 }
+
+// join_next is cancel-safe: destroyed while it waits, it loses no result.
+TAKO_TEST(join_set, join_next_cancelled_while_waiting_loses_nothing) {
+    tako::sync::notify go;
+    tako::join_set<int> set;
+    set.spawn([&go]() -> tako::task<int> {
+        co_await go.notified();
+        co_return 9;
+    });
+    auto r = co_await tako::select_biased(set.join_next(), value(0));
+    EXPECT_EQ(r.index(), 1u); // join_next was waiting when it lost, and was destroyed
+    go.notify_one();
+    auto next = co_await set.join_next();
+    TAKO_CO_ASSERT(next.has_value());
+    EXPECT_EQ(**next, 9);
+}
+
+// Cancelling run_until while it waits for local work leaves the local tasks in the set.
+TAKO_TEST_PAUSED(local_set, run_until_cancelled_while_waiting_keeps_tasks) {
+    using namespace std::chrono_literals;
+    tako::local_set local;
+    tako::sync::notify go;
+    bool ran = false;
+    auto waiter = [&]() -> tako::task<int> {
+        co_await go.notified();
+        ran = true;
+        co_return 1;
+    };
+    auto r = co_await tako::time::timeout(10ms, local.run_until(waiter));
+    EXPECT_FALSE(r.has_value());
+    EXPECT_FALSE(ran);
+    go.notify_one();
+    EXPECT_EQ(co_await local.run_until(value(2)), 2); // the woken waiter runs in this turn
+    EXPECT_TRUE(ran);
+}

@@ -76,11 +76,6 @@ public:
         return std::find(sleepers_.begin(), sleepers_.end(), index) != sleepers_.end();
     }
 
-    std::vector<std::size_t> all_sleepers() {
-        std::lock_guard guard(lock_);
-        return sleepers_;
-    }
-
 private:
     static constexpr std::uint32_t unparked_shift = 16;
     static std::uint32_t searching(std::uint32_t s) noexcept {

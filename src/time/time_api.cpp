@@ -26,10 +26,6 @@ bool timer_disarm(timer_entry& e) noexcept {
     return time_driver::disarm_entry(e);
 }
 
-std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept {
-    return d.now();
-}
-
 std::chrono::steady_clock::time_point clock_now() noexcept {
     runtime_core* core = tls_thread.runtime;
     return core != nullptr ? core->time->now() : std::chrono::steady_clock::now();

@@ -34,8 +34,6 @@ bool timer_arm(time_driver& d, timer_entry& e, std::chrono::steady_clock::time_p
                waker w) noexcept;
 /// Disarms `e` if it is still armed (any thread). True if it had fired.
 bool timer_disarm(timer_entry& e) noexcept;
-/// The current time of the driver's clock (paused clocks included).
-std::chrono::steady_clock::time_point driver_now(time_driver& d) noexcept;
 /// The current time on the calling thread's runtime clock, or the steady clock outside.
 std::chrono::steady_clock::time_point clock_now() noexcept;
 
