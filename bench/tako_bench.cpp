@@ -428,7 +428,7 @@ std::atomic<std::size_t> started{0};
 struct pending_forever {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) const noexcept {
-        (void)tako::detail::record_suspension(h);
+        tako::detail::record_driver_suspension(h);
     }
     void await_resume() const noexcept {}
 };

@@ -140,8 +140,9 @@ public:
             }
             return false;
         }
-        // Resumed by the scheduler after the finishing task fires our waker.
-        bool await_suspend(std::coroutine_handle<> h) noexcept {
+        // Resumed by the scheduler once the finishing task has fired our waker (and so
+        // opened gate_); a stale wake leaves us suspended.
+        bool await_suspend(std::coroutine_handle<> h) {
             if (detail::is_complete(handle_.task_)) {
                 if (detail::consume_budget()) {
                     return false;
@@ -149,8 +150,18 @@ public:
                 detail::yield_at(h);
                 return true;
             }
-            linked_ = detail::register_join_waiter(handle_.task_, detail::record_suspension(h));
-            return linked_;
+            switch (
+                detail::register_join_waiter(handle_.task_, detail::record_suspension(h, gate_))) {
+            case detail::join_wait::linked:
+                linked_ = true;
+                return true;
+            case detail::join_wait::complete:
+                return false;
+            case detail::join_wait::busy:
+                break;
+            }
+            throw std::logic_error("tako::join_handle: already awaited by another task; a "
+                                   "join_handle has one awaiter at a time");
         }
         result_type await_resume() {
             linked_ = false; // completion already emptied the join slot
@@ -159,6 +170,7 @@ public:
 
     private:
         join_handle& handle_;
+        detail::wake_gate gate_;
         bool linked_ = false;
     };
 

@@ -101,6 +101,9 @@ public:
     ~enter_guard();
 
 private:
+    /// Kept alive while entered: `tako::spawn` after the runtime was destroyed then gives
+    /// a handle that reports cancellation, as on any shut-down runtime.
+    std::shared_ptr<detail::runtime_core> core_;
     detail::runtime_core* previous_;
 };
 
@@ -112,7 +115,10 @@ public:
     runtime();
     runtime(runtime&&) noexcept;
     runtime& operator=(runtime&&) noexcept;
-    /// Shuts down: cancels all tasks and waits for running blocking work.
+    /// Shuts down: cancels all tasks and waits for running blocking work. Destroying a
+    /// runtime from one of its own threads (inside its tasks, its block_on, or its blocking
+    /// pool) cannot work, since shutdown waits for those threads: the process is aborted
+    /// with a message saying so.
     ~runtime();
 
     /// See `runtime_handle::block_on`. On a current_thread runtime the calling thread
@@ -137,7 +143,8 @@ public:
     [[nodiscard]] runtime_metrics metrics() const { return handle().metrics(); }
 
     /// Cancels all tasks, then waits at most `timeout` for running blocking work; threads
-    /// still busy after that are left to finish on their own.
+    /// still busy after that are left to finish on their own. Throws `std::logic_error`
+    /// when called from one of the runtime's own threads (the runtime is left running).
     void shutdown_timeout(std::chrono::nanoseconds timeout) &&;
     /// `shutdown_timeout(0)`: never waits for blocking work.
     void shutdown_background() &&;
@@ -147,6 +154,10 @@ private:
     explicit runtime(std::shared_ptr<detail::runtime_core> core) noexcept
         : core_(std::move(core)) {}
     void shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept;
+    /// True on a thread the runtime waits for at shutdown (see ~runtime).
+    [[nodiscard]] bool on_own_thread() const noexcept;
+    /// The destructor's shutdown: aborts with a message on one of the runtime's own threads.
+    void shutdown_or_abort() noexcept;
 
     std::shared_ptr<detail::runtime_core> core_;
 };

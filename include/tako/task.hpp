@@ -33,6 +33,9 @@ namespace detail {
 struct promise_base {
     std::coroutine_handle<> continuation;
     std::exception_ptr exception;
+    /// Set by destroy_frames while it destroys this frame: a destructor that throws then
+    /// lands in unhandled_exception (the body's implicit handler), which records it here.
+    bool* threw_while_destroyed = nullptr;
 
     static void* operator new(std::size_t size) { return frame_allocate(size); }
     static void operator delete(void* frame, std::size_t size) noexcept {
@@ -56,7 +59,12 @@ struct promise_base {
         void await_resume() noexcept {}
     };
     final_awaiter final_suspend() noexcept { return {}; }
-    void unhandled_exception() noexcept { exception = std::current_exception(); }
+    void unhandled_exception() noexcept {
+        exception = std::current_exception();
+        if (threw_while_destroyed != nullptr) {
+            *threw_while_destroyed = true;
+        }
+    }
 
     void rethrow_if_failed() {
         if (exception) {
@@ -101,6 +109,12 @@ struct task_promise<void> final : promise_base {
 };
 
 [[noreturn]] void throw_empty_task();
+struct promise_base;
+/// Destroys the suspended frame `h` (whose promise is `p`) and the chain it owns. An
+/// exception thrown by a destructor inside it goes to the unhandled-exception hook of the
+/// task being cancelled (stderr outside a task) instead of terminating, and the frame is
+/// still freed.
+void destroy_frames(std::coroutine_handle<> h, promise_base& p) noexcept;
 
 } // namespace detail
 
@@ -165,8 +179,8 @@ public:
 private:
     void destroy() noexcept {
         if (handle_) {
-            handle_.destroy();
-            handle_ = nullptr;
+            auto h = std::exchange(handle_, nullptr);
+            detail::destroy_frames(h, h.promise());
         }
     }
 

@@ -40,7 +40,7 @@ void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
 
 void blocking_pool::run() noexcept {
     // Not a runtime thread: blocking here is the point, so block_on is allowed.
-    tls_thread = {&core(), core().main.get(), false};
+    tls_thread = {&core(), core().main.get(), false, true};
     const auto keep_alive = core().config.thread_keep_alive;
     std::unique_lock guard(lock_);
     for (;;) {

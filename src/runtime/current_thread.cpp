@@ -66,7 +66,7 @@ bool current_thread_scheduler::try_block_on(task_header* root) {
 void current_thread_scheduler::block_on(task_header* root) {
     std::lock_guard guard(core_lock_);
     const thread_context saved = tls_thread;
-    tls_thread = {&core(), this, true};
+    tls_thread = {&core(), this, true, true};
     tls_driving = this;
     struct restore {
         thread_context saved;

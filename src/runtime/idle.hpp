@@ -61,14 +61,19 @@ public:
         return index;
     }
 
-    /// Removes `index` from the sleepers (it woke up for its own reasons).
-    void unpark_worker_by_id(std::size_t index) {
+    /// Removes `index` from the sleepers (it woke up for its own reasons). False if a
+    /// notifier had already taken it out, counting it as searching: the worker must then
+    /// search (and leave searching through `transition_from_searching`), or the count
+    /// leaks and no later notification ever wakes a worker.
+    bool unpark_worker_by_id(std::size_t index) {
         std::lock_guard guard(lock_);
         auto it = std::find(sleepers_.begin(), sleepers_.end(), index);
-        if (it != sleepers_.end()) {
-            sleepers_.erase(it);
-            state_.fetch_add(1u << unparked_shift, std::memory_order_seq_cst);
+        if (it == sleepers_.end()) {
+            return false;
         }
+        sleepers_.erase(it);
+        state_.fetch_add(1u << unparked_shift, std::memory_order_seq_cst);
+        return true;
     }
 
     bool is_parked(std::size_t index) {

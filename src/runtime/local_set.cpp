@@ -2,6 +2,7 @@
 
 #include "tako/local_set.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,7 +23,7 @@ constexpr int tasks_per_turn = 61;
 class local_scheduler final : public scheduler {
 public:
     explicit local_scheduler(runtime_core& core)
-        : scheduler(core), owner_(std::this_thread::get_id()) {}
+        : scheduler(core, std::this_thread::get_id()), owner_(std::this_thread::get_id()) {}
 
     void schedule(task_header* t, bool /*yield*/) noexcept override {
         if (std::this_thread::get_id() == owner_) {
@@ -81,13 +82,27 @@ public:
         driver_ = {};
     }
 
+    /// Cancels every local task and returns once nothing can reach the set any more: each
+    /// task is complete and no other thread is still pushing one into `remote_`.
     void cancel_all() noexcept {
         for (auto& h : tracked_) {
             h.abort();
         }
+        for (;;) {
+            while (has_work()) {
+                run_turn(); // aborted tasks are destroyed as they come up
+            }
+            if (std::all_of(tracked_.begin(), tracked_.end(),
+                            [](const abort_handle& h) { return h.is_finished(); })) {
+                break;
+            }
+            // A plain thread's wake is between marking a task and queueing it here.
+            std::this_thread::yield();
+        }
         tracked_.clear();
+        wait_unpinned();
         while (has_work()) {
-            run_turn(); // aborted tasks are destroyed as they come up
+            run_turn(); // releases the queue references of late pushes
         }
     }
 
@@ -129,6 +144,7 @@ namespace {
 /// Suspends the driver until a local task is scheduled.
 struct wait_for_local_work {
     local_scheduler& s;
+    wake_gate gate{};
     bool linked = false;
     ~wait_for_local_work() {
         if (linked) {
@@ -137,7 +153,7 @@ struct wait_for_local_work {
     }
     bool await_ready() const noexcept { return s.has_work(); }
     bool await_suspend(std::coroutine_handle<> h) {
-        linked = s.park_driver(record_suspension(h));
+        linked = s.park_driver(record_suspension(h, gate));
         return linked;
     }
     void await_resume() noexcept { linked = false; }

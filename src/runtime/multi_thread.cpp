@@ -75,7 +75,29 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 
 void multi_thread_scheduler::launch(worker& w) {
     std::lock_guard guard(threads_lock_);
-    threads_.push_back(start_thread(core().config, [this, &w] { run(w); }));
+    reap_exited_threads();
+    worker_thread& slot = threads_.emplace_back();
+    try {
+        slot.thread = start_thread(core().config, [this, &w, exited = slot.exited] {
+            run(w);
+            // relaxed is enough: join() is what synchronizes with the thread's end.
+            exited->store(true, std::memory_order_relaxed);
+        });
+    } catch (...) {
+        threads_.pop_back();
+        throw;
+    }
+}
+
+void multi_thread_scheduler::reap_exited_threads() noexcept {
+    for (auto it = threads_.begin(); it != threads_.end();) {
+        if (it->exited->load(std::memory_order_relaxed)) {
+            it->thread.join(); // it is past run(): at most its stop hook is left
+            it = threads_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void multi_thread_scheduler::start() {
@@ -97,12 +119,10 @@ void multi_thread_scheduler::stop() noexcept {
             if (threads_.empty()) {
                 break;
             }
-            t = std::move(threads_.back());
+            t = std::move(threads_.back().thread);
             threads_.pop_back();
         }
-        if (t.joinable()) {
-            t.join();
-        }
+        t.join();
     }
 }
 
@@ -183,7 +203,7 @@ bool multi_thread_scheduler::has_work_anywhere() const noexcept {
 
 void multi_thread_scheduler::run(worker& w) {
     tls_worker = {this, &w, w.index};
-    tls_thread = {&core(), this, true};
+    tls_thread = {&core(), this, true, true};
     while (!stopping_.load(std::memory_order_acquire)) {
         if (--w.until_event == 0) {
             w.until_event = event_interval_;
@@ -291,7 +311,9 @@ void multi_thread_scheduler::park(worker& w) {
     for (;;) {
         park_timeout(w, std::nullopt);
         if (stopping_.load(std::memory_order_acquire) || w.lifo != nullptr || !w.queue.empty()) {
-            idle_.unpark_worker_by_id(w.index);
+            // Woken by our own work (e.g. timers this thread fired). If a notifier also
+            // picked us meanwhile, it counted us as searching: take that role over.
+            w.searching = !idle_.unpark_worker_by_id(w.index);
             break;
         }
         if (!idle_.is_parked(w.index)) {
@@ -350,12 +372,19 @@ bool multi_thread_scheduler::hand_off_current_worker() {
         return false;
     }
     worker& w = *static_cast<worker*>(tls_worker.w);
-    // The LIFO task becomes stealable, then a new thread adopts the worker.
+    // The LIFO task becomes stealable, then a new thread adopts the worker. We stop using
+    // the worker's queues only once that thread exists: if it cannot start we stay the
+    // worker and the caller learns why.
     if (task_header* t = std::exchange(w.lifo, nullptr)) {
         push_local(w, t);
     }
+    try {
+        launch(w);
+    } catch (const std::system_error& e) {
+        throw std::system_error(e.code(), "tako::block_in_place: cannot start a thread to "
+                                          "take over this worker");
+    }
     tls_worker = {};
-    launch(w);
     notify_parked();
     return true;
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,7 +34,8 @@ public:
     void drain() noexcept;
 
     /// Hands the calling worker's queues to a new thread, so the caller may block.
-    /// False if the caller is not one of this scheduler's workers.
+    /// False if the caller is not one of this scheduler's workers. Throws
+    /// std::system_error (and the caller stays the worker) if no thread can start.
     bool hand_off_current_worker();
 
     [[nodiscard]] std::size_t num_workers() const noexcept { return workers_.size(); }
@@ -66,8 +68,18 @@ private:
     std::atomic<bool> driver_taken_{false};
     std::uint32_t event_interval_;
     std::uint32_t global_queue_interval_;
+    /// One OS thread that runs (or ran) a worker. A thread that handed its worker over in
+    /// block_in_place marks itself exited when it leaves `run`; the next launch joins it.
+    /// (The flag is shared: stop() may drop the entry while the thread is still exiting.)
+    struct worker_thread {
+        os_thread thread;
+        std::shared_ptr<std::atomic<bool>> exited = std::make_shared<std::atomic<bool>>(false);
+    };
+    /// Joins the threads that have given up their worker. Under threads_lock_.
+    void reap_exited_threads() noexcept;
+
     std::mutex threads_lock_;
-    std::vector<os_thread> threads_;
+    std::list<worker_thread> threads_;
 };
 
 } // namespace tako::detail

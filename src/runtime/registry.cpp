@@ -67,6 +67,9 @@ task_header* task_registry::pop_any() noexcept {
         }
         t->list_prev = t->list_next = t;
         --s.count;
+        // A task is alive while listed (finish() unlinks it under this lock before it
+        // drops the lifecycle reference): our reference keeps it alive for the caller.
+        t->ref_inc();
         return t;
     }
     return nullptr;

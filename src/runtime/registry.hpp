@@ -21,7 +21,8 @@ public:
     void remove(task_header* t) noexcept;
     /// Refuses further inserts.
     void close() noexcept;
-    /// Removes and returns one live task, or null when empty.
+    /// Removes and returns one live task with a new reference (the caller drops it), or
+    /// null when empty.
     task_header* pop_any() noexcept;
     [[nodiscard]] std::size_t size() const noexcept;
     /// Tasks inserted since construction (counted under the shard locks: no extra atomics).

@@ -1,6 +1,7 @@
 // The runtime, its builder and handle; runtime shutdown; block_on.
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -50,6 +51,7 @@ struct block_latch {
 /// Completes when `target` completes; the join slot protocol without taking the result.
 struct completion_awaiter {
     task_header* target;
+    wake_gate gate{};
     bool linked = false;
     ~completion_awaiter() {
         if (linked) {
@@ -58,7 +60,8 @@ struct completion_awaiter {
     }
     bool await_ready() const noexcept { return is_complete(target); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-        linked = register_join_waiter(target, record_suspension(h));
+        // The watcher is the only awaiter of its target: never busy.
+        linked = register_join_waiter(target, record_suspension(h, gate)) == join_wait::linked;
         return linked;
     }
     void await_resume() noexcept { linked = false; }
@@ -152,13 +155,18 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
     // The workers are gone: this thread destroys every task's frames. A destructor may
     // wake or spawn; spawns are refused (registry closed), wakes are drained below.
     const thread_context saved = tls_thread;
-    tls_thread = {this, main.get(), true};
+    tls_thread = {this, main.get(), true, false};
     while (task_header* t = registry.pop_any()) {
         cancel_for_shutdown(t);
+        t->ref_dec(); // pop_any's reference: a pool thread may have finished it meanwhile
     }
     if (first) {
         blocking->shutdown(timeout);
     }
+    // Every task is complete, so no new wake can start a push; wait for the pushes in
+    // flight (their scheduler must outlive them), then drain what they queued.
+    main->wait_unpinned();
+    blocking->wait_unpinned();
     if (mt != nullptr) {
         mt->drain();
     } else if (ct != nullptr) {
@@ -265,7 +273,8 @@ runtime_metrics runtime_handle::metrics() const {
     return m;
 }
 
-enter_guard::enter_guard(const runtime_handle& handle) : previous_(detail::tls_thread.runtime) {
+enter_guard::enter_guard(const runtime_handle& handle)
+    : core_(handle.core().shared_from_this()), previous_(detail::tls_thread.runtime) {
     detail::tls_thread.runtime = &handle.core();
     detail::tls_thread.spawner = handle.core().main.get();
 }
@@ -281,13 +290,28 @@ runtime::runtime() : runtime(builder::multi_thread().build()) {}
 runtime::runtime(runtime&&) noexcept = default;
 runtime& runtime::operator=(runtime&& other) noexcept {
     if (this != &other) {
-        shutdown(std::nullopt);
+        shutdown_or_abort();
         core_ = std::move(other.core_);
     }
     return *this;
 }
 runtime::~runtime() {
+    shutdown_or_abort();
+}
+
+void runtime::shutdown_or_abort() noexcept {
+    if (core_ && on_own_thread()) {
+        std::fputs("tako::runtime: destroyed from inside one of its own tasks (or its block_on "
+                   "or blocking pool); shutdown waits for those threads, so it cannot run "
+                   "there. Destroy the runtime from the thread that owns it.\n",
+                   stderr);
+        std::abort();
+    }
     shutdown(std::nullopt);
+}
+
+bool runtime::on_own_thread() const noexcept {
+    return detail::tls_thread.owned_by_runtime && detail::tls_thread.runtime == core_.get();
 }
 
 void runtime::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -298,10 +322,15 @@ void runtime::shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept
 }
 
 void runtime::shutdown_timeout(std::chrono::nanoseconds timeout) && {
+    if (core_ && on_own_thread()) {
+        throw std::logic_error("tako::runtime::shutdown: called from one of the runtime's own "
+                               "threads (a task, block_on or the blocking pool), which shutdown "
+                               "would wait for; call it from the thread that owns the runtime");
+    }
     shutdown(timeout);
 }
 void runtime::shutdown_background() && {
-    shutdown(std::chrono::nanoseconds(0));
+    std::move(*this).shutdown_timeout(std::chrono::nanoseconds(0));
 }
 
 // ---------------------------------------------------------------- builder

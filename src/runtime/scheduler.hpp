@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/driver.hpp"
@@ -22,9 +23,17 @@ class runtime_core;
 class time_driver;
 
 /// Owns run queues. `schedule` receives a task that carries one queue reference.
+///
+/// Lifetime: a thread that wakes a task from outside the scheduler's own threads pins the
+/// scheduler for the whole push (`pin` before, `unpin` after the last access), because once
+/// the task is queued it may run, finish, and let the owner destroy the scheduler while
+/// the waker is still inside `schedule`. The owner calls `wait_unpinned` before freeing.
 class scheduler {
 public:
-    explicit scheduler(runtime_core& core) noexcept : core_(core) {}
+    /// `only_thread`: set for a scheduler that is driven and destroyed on one thread only
+    /// (a local_set); wakes from that thread need no pin.
+    explicit scheduler(runtime_core& core, std::thread::id only_thread = {}) noexcept
+        : core_(core), only_thread_(only_thread) {}
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
     virtual ~scheduler() = default;
@@ -35,8 +44,28 @@ public:
 
     [[nodiscard]] runtime_core& core() const noexcept { return core_; }
 
+    /// True unless the calling thread is one the scheduler's owner joins (or is) before it
+    /// destroys the scheduler: its workers, its block_on thread, the local_set's thread.
+    [[nodiscard]] bool needs_pin() const noexcept;
+    void pin() noexcept {
+        // relaxed: the pin is sequenced before the push, which happens-before the task's
+        // completion, which the owner observes before wait_unpinned.
+        pins_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void unpin() noexcept { pins_.fetch_sub(1, std::memory_order_release); }
+    /// Waits until no waker is inside `schedule`. Call it once no task of this scheduler
+    /// can be woken any more (all are complete), before destroying it.
+    void wait_unpinned() const noexcept {
+        // acquire: the waker's last access to the scheduler happens before we free it.
+        while (pins_.load(std::memory_order_acquire) != 0) {
+            std::this_thread::yield();
+        }
+    }
+
 private:
     runtime_core& core_;
+    const std::thread::id only_thread_;
+    std::atomic<std::uint32_t> pins_{0};
 };
 
 class blocking_pool;
@@ -45,9 +74,12 @@ class blocking_pool;
 struct thread_context {
     runtime_core* runtime = nullptr;
     scheduler* spawner = nullptr;
-    /// True on threads that drive tasks (workers, current_thread block_on, blocking pool):
-    /// block_on is refused there.
+    /// True on threads that drive tasks (workers, current_thread block_on): block_on is
+    /// refused there.
     bool is_runtime_thread = false;
+    /// True on threads the runtime waits for when it shuts down (workers, its block_on
+    /// thread, blocking-pool threads): the runtime cannot be destroyed from them.
+    bool owned_by_runtime = false;
 };
 extern constinit thread_local thread_context tls_thread;
 

@@ -71,13 +71,18 @@ void finish(task_header* t, std::uint64_t extra_refs) noexcept {
     release(t, 1 + extra_refs);
 }
 
+/// The task whose frames this thread is destroying (for destroy_frames' report).
+constinit thread_local task_header* tls_cancelling = nullptr;
+
 void cancel_frames(task_header* t) noexcept {
     if (t->root) {
         // Destroys the whole chain outermost-first; every awaiter unlinks its wait node
-        // in its destructor (ARCHITECTURE.md item 5).
+        // in its destructor (docs/execution-model.md).
         std::coroutine_handle<> root = t->root;
         t->root = nullptr;
-        root.destroy();
+        task_header* const outer = std::exchange(tls_cancelling, t);
+        destroy_frames(root, *t->root_promise);
+        tls_cancelling = outer;
     }
 }
 
@@ -99,13 +104,20 @@ void report_dropped_exception(task_header* t) noexcept {
 /// waker left meanwhile; then clears SCHEDULING and drops the caller's reference. Only the
 /// holder of SCHEDULING pushes, so one task is never pushed by two threads at once.
 void submit_and_release(task_header* t) noexcept {
-    t->sched->schedule(t, false);
+    // Until the first push the task cannot finish (it is ours to queue), so its scheduler
+    // is alive here; the pin keeps it alive until our last access below.
+    scheduler* const sched = t->sched;
+    const bool pinned = sched->needs_pin();
+    if (pinned) {
+        sched->pin();
+    }
+    sched->schedule(t, false);
     std::uint64_t s = t->state.load(std::memory_order_acquire);
     for (;;) {
         if (s & push_again) {
             if (t->state.compare_exchange_weak(s, s & ~push_again, std::memory_order_acq_rel,
                                                std::memory_order_acquire)) {
-                t->sched->schedule(t, false);
+                sched->schedule(t, false);
                 s = t->state.load(std::memory_order_acquire);
             }
             continue;
@@ -115,6 +127,9 @@ void submit_and_release(task_header* t) noexcept {
             break;
         }
     }
+    if (pinned) {
+        sched->unpin();
+    }
     if (refs(s) == 1) {
         t->drop(t, drop_kind::deallocate);
     }
@@ -122,11 +137,55 @@ void submit_and_release(task_header* t) noexcept {
 
 } // namespace
 
+namespace {
+void report_destructor_exception(std::exception_ptr e) noexcept {
+    task_header* t = tls_cancelling != nullptr ? tls_cancelling : tls_poll.task;
+    if (t != nullptr) {
+        t->sched->core().report_unhandled(t, std::move(e));
+    } else {
+        std::fprintf(stderr, "tako: a destructor threw while a task frame was destroyed: %s\n",
+                     describe_exception(e).c_str());
+    }
+}
+} // namespace
+
+void destroy_frames(std::coroutine_handle<> h, promise_base& p) noexcept {
+    // A local's destructor that throws during destroy() is caught by the body's implicit
+    // handler: unhandled_exception runs, then the final suspend, and destroy() returns with
+    // the frame suspended there, not freed. No continuation: the final suspend must not
+    // resume anyone. Then the frame is destroyed once more, from its final suspend point.
+    bool threw = false;
+    p.continuation = nullptr;
+    p.threw_while_destroyed = &threw;
+    try {
+        h.destroy();
+    } catch (...) {
+        report_destructor_exception(std::current_exception()); // a parameter's destructor
+        return;
+    }
+    if (threw) {
+        std::exception_ptr e = std::exchange(p.exception, nullptr);
+        destroy_frames(h, p);
+        report_destructor_exception(std::move(e));
+    }
+}
+
+bool scheduler::needs_pin() const noexcept {
+    if (only_thread_ != std::thread::id{}) {
+        return std::this_thread::get_id() != only_thread_;
+    }
+    return !(tls_thread.is_runtime_thread && tls_thread.runtime == &core_);
+}
+
 void task_header::ref_dec() noexcept {
     release(this, 1);
 }
 
 task_ref waker::fire() const noexcept {
+    if (gate != nullptr) {
+        // release: the leaf that reads the gate open sees what fired it.
+        gate->open.store(true, std::memory_order_release);
+    }
     for (branch_flag* b = branch; b != nullptr; b = b->parent) {
         // release: pairs with the combinator's acquire load before it resumes the branch.
         b->fired.store(true, std::memory_order_release);
@@ -195,24 +254,28 @@ void run_task(task_header* t) noexcept {
         return;
     }
 
-    poll_context& c = tls_poll;
-    const poll_context outer = c; // a local_set runs its tasks inside another task
-    c.task = t;
-    c.branch = nullptr;
-    c.resume_slot = &t->resume_point;
-    c.locals = &t->locals;
-    c.stack_base = static_cast<char*>(__builtin_frame_address(0));
-    c.yielded = false;
-    t->resume_point.resume();
-    const bool yielded = c.yielded;
-    const std::uint32_t budget = c.budget;
-    c = outer;
-    c.budget = budget;
+    bool yielded = false;
+    if (t->resume_point.ready()) {
+        poll_context& c = tls_poll;
+        const poll_context outer = c; // a local_set runs its tasks inside another task
+        c.task = t;
+        c.branch = nullptr;
+        c.resume_slot = &t->resume_point;
+        c.locals = &t->locals;
+        c.stack_base = static_cast<char*>(__builtin_frame_address(0));
+        c.yielded = false;
+        t->resume_point.handle.resume();
+        yielded = c.yielded;
+        const std::uint32_t budget = c.budget;
+        c = outer;
+        c.budget = budget;
 
-    if (t->root.done()) {
-        finish(t, 1);
-        return;
+        if (t->root.done()) {
+            finish(t, 1);
+            return;
+        }
     }
+    // Else a stale wake (meant for a wait the task has left): it stays suspended.
     s = t->state.load(std::memory_order_relaxed);
     bool requeue = false;
     do {
@@ -299,8 +362,11 @@ void drop_join_handle(task_header* t) noexcept {
     }
 }
 
-bool register_join_waiter(task_header* t, waker w) noexcept {
+join_wait register_join_waiter(task_header* t, waker w) noexcept {
     std::lock_guard guard(t->join_lock);
+    if (t->join_waiter) {
+        return join_wait::busy;
+    }
     t->join_waiter = w;
     // Setting JOIN_WAKER fails once COMPLETE is set: either finish() sees the bit (and
     // takes the lock, after us), or we see COMPLETE and do not wait.
@@ -308,11 +374,11 @@ bool register_join_waiter(task_header* t, waker w) noexcept {
     do {
         if (s & complete) {
             t->join_waiter = {};
-            return false;
+            return join_wait::complete;
         }
     } while (!t->state.compare_exchange_weak(s, s | join_waker, std::memory_order_acq_rel,
                                              std::memory_order_acquire));
-    return true;
+    return join_wait::linked;
 }
 
 void unregister_join_waiter(task_header* t) noexcept {

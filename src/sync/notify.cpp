@@ -68,7 +68,7 @@ bool notify::awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
         detail::yield_at(h);
         return true;
     }
-    waker_ = detail::record_suspension(h);
+    waker_ = detail::record_suspension(h, gate_);
     state_.store(waiting, std::memory_order_relaxed);
     prev_ = notify_.tail_;
     (notify_.tail_ != nullptr ? notify_.tail_->next_ : notify_.head_) = this;

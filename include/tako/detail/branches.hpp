@@ -70,8 +70,8 @@ value_or_monostate<T> take_branch_result(task<T>& t) {
 
 struct branch_slot {
     branch_flag flag;
-    std::coroutine_handle<> resume; ///< where the branch continues
-    local_entry* locals = nullptr;  ///< task_local scopes entered inside the branch
+    suspension resume;             ///< where the branch continues, and when it may
+    local_entry* locals = nullptr; ///< task_local scopes entered inside the branch
     bool done = false;
 };
 
@@ -81,12 +81,12 @@ struct branch_slot {
 inline void resume_branch(branch_slot& b) {
     poll_context& c = tls_poll;
     branch_flag* const outer_branch = c.branch;
-    std::coroutine_handle<>* const outer_slot = c.resume_slot;
+    suspension* const outer_slot = c.resume_slot;
     local_entry** const outer_locals = c.locals;
     c.branch = &b.flag;
     c.resume_slot = &b.resume;
     c.locals = &b.locals;
-    b.resume.resume();
+    b.resume.handle.resume();
     c.branch = outer_branch;
     c.resume_slot = outer_slot;
     c.locals = outer_locals;
@@ -96,7 +96,7 @@ inline void resume_branch(branch_slot& b) {
 /// marks the enclosing branch (if any), and the wake reaches the task.
 struct wait_for_branches {
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) const noexcept { (void)record_suspension(h); }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { record_driver_suspension(h); }
     void await_resume() const noexcept {}
 };
 
@@ -115,7 +115,8 @@ struct branch_set {
                 std::size_t i = 0;
                 // The driver always runs inside the same enclosing chain, so each flag's
                 // parent is fixed here, before any waker can read it.
-                ((slots[i].resume = t.handle(), slots[i].flag.parent = tls_poll.branch,
+                ((slots[i].resume = suspension{t.handle(), nullptr},
+                  slots[i].flag.parent = tls_poll.branch,
                   slots[i].locals = tls_poll.locals != nullptr ? *tls_poll.locals : nullptr,
                   slots[i].flag.fired.store(true, std::memory_order_relaxed), ++i),
                  ...);
@@ -129,6 +130,9 @@ struct branch_set {
         // acquire: pairs with waker::fire's release, so the branch sees what fired it.
         if (b.done || !b.flag.fired.exchange(false, std::memory_order_acquire)) {
             return b.done;
+        }
+        if (!b.resume.ready()) {
+            return false; // a stale wake: the branch's current leaf has not fired
         }
         resume_branch(b);
         b.done = done_at(i, std::make_index_sequence<size>{});

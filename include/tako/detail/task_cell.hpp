@@ -31,8 +31,14 @@ std::uint64_t next_task_id() noexcept;
 void drop_join_handle(task_header* t) noexcept;
 void abort_task(task_header* t) noexcept;
 bool is_complete(const task_header* t) noexcept;
-/// Links the awaiting task's waker; false if the task is already complete.
-bool register_join_waiter(task_header* t, waker w) noexcept;
+/// What `register_join_waiter` did.
+enum class join_wait : unsigned char {
+    linked,   ///< the waker is linked; completion fires it
+    complete, ///< the task is already complete: nothing linked
+    busy,     ///< another awaiter is linked (two tasks await one handle): nothing linked
+};
+/// Links the awaiting task's waker to the task's join slot.
+join_wait register_join_waiter(task_header* t, waker w) noexcept;
 void unregister_join_waiter(task_header* t) noexcept;
 
 /// Tasks spawned from a coroutine rather than from a callable own no callable.
@@ -53,7 +59,7 @@ struct task_cell final : task_header {
             return;
         }
         if (self->root) {
-            self->root.destroy();
+            destroy_frames(self->root, *self->root_promise);
         }
         self->~task_cell();
         frame_deallocate(self, sizeof(task_cell));
@@ -79,7 +85,7 @@ void set_root(task_cell<T, F>* cell, task<T> body) noexcept {
     auto h = body.release();
     cell->root = h;
     cell->root_promise = &h.promise();
-    cell->resume_point = h;
+    cell->resume_point = suspension{h, nullptr};
 }
 
 /// Builds the cell for a coroutine (`task<T>`) or a callable returning one. A callable is

@@ -2,12 +2,15 @@
 /// \file
 /// The header every spawned task starts with, the waker, and the per-thread poll context.
 ///
-/// Execution model (see ARCHITECTURE.md, items 2-5): a spawned task is one chain of
-/// `task<T>` frames plus this header. One atomic state word holds the flags and the
-/// reference count. A suspended leaf awaiter records where the chain resumes
-/// (`record_suspension`) and keeps the returned `waker`; the resource that completes it
-/// calls `waker::fire()` under its own lock and `task_ref::wake()` after releasing it.
-/// Waking only schedules; the thread that holds RUNNING resumes or destroys frames.
+/// Execution model (docs/execution-model.md): a spawned task is one chain of `task<T>`
+/// frames plus this header. One atomic state word holds the flags and the reference count.
+/// A suspended leaf awaiter records where the chain resumes together with its own
+/// `wake_gate` (`record_suspension`) and keeps the returned `waker`; the resource that
+/// completes it calls `waker::fire()` under its own lock (opening the gate) and
+/// `task_ref::wake()` after releasing it. Waking only schedules; the thread that holds
+/// RUNNING resumes or destroys frames, and it resumes a leaf only once the leaf's gate is
+/// open: a late wake meant for an earlier wait finds the current gate closed and is
+/// dropped (the stale-wake rule).
 
 #include <atomic>
 #include <coroutine>
@@ -37,6 +40,27 @@ struct branch_flag {
     branch_flag* parent = nullptr;
 };
 
+/// A leaf awaiter's own "my event happened" flag. `record_suspension` closes it; the
+/// resource opens it through `waker::fire`. The scheduler resumes the leaf only when it is
+/// open, so a wake-up meant for an earlier wait of the same task cannot resume this one.
+struct wake_gate {
+    std::atomic<bool> open{false};
+};
+
+/// Where a suspended chain (a task, or one combinator branch) continues, and the gate that
+/// must be open first (null: resume on any wake, e.g. after a yield or in a combinator
+/// driver that re-checks its branches).
+struct suspension {
+    std::coroutine_handle<> handle;
+    const wake_gate* gate = nullptr;
+
+    /// True if a wake may resume `handle` now; false for a stale wake.
+    [[nodiscard]] bool ready() const noexcept {
+        // acquire: pairs with waker::fire's release; the leaf then sees what fired it.
+        return gate == nullptr || gate->open.load(std::memory_order_acquire);
+    }
+};
+
 /// A counted reference to a task that is consumed by waking it (or released unused).
 class task_ref {
 public:
@@ -63,16 +87,19 @@ private:
     task_header* task_ = nullptr;
 };
 
-/// Who to wake when a wait node fires: the task, and the innermost combinator branch.
+/// Who to wake when a wait node fires: the task, the innermost combinator branch, and the
+/// gate of the leaf that waits.
 struct waker {
     task_header* task = nullptr;
     branch_flag* branch = nullptr;
+    wake_gate* gate = nullptr;
 
     explicit operator bool() const noexcept { return task != nullptr; }
 
-    /// Marks the branch chain fired and takes a task reference. Call it under the lock (or
-    /// inside the atomic protocol) that the waiting awaiter's destructor also takes: while
-    /// that lock is held the awaiter's frame, and so its branch flags, are still alive.
+    /// Opens the leaf's gate, marks the branch chain fired and takes a task reference. Call
+    /// it under the lock (or inside the atomic protocol) that the waiting awaiter's
+    /// destructor also takes: while that lock is held the awaiter's frame, and so its gate
+    /// and branch flags, are still alive.
     [[nodiscard]] task_ref fire() const noexcept;
 };
 
@@ -81,8 +108,8 @@ struct waker {
 struct poll_context {
     task_header* task = nullptr;
     branch_flag* branch = nullptr;
-    /// Where a suspending leaf records the handle the task resumes next.
-    std::coroutine_handle<>* resume_slot = nullptr;
+    /// Where a suspending leaf records the handle the task resumes next, and its gate.
+    suspension* resume_slot = nullptr;
     /// Head of the task-local scopes of the chain being resumed (task or branch).
     local_entry** locals = nullptr;
     /// Stack position when the scheduler started resuming the task (see transfer_to).
@@ -125,7 +152,7 @@ struct task_header {
     void (*drop)(task_header*, drop_kind) noexcept = nullptr;
     std::coroutine_handle<> root;         ///< outermost task<T> frame; null once cancelled
     promise_base* root_promise = nullptr; ///< its promise (result or exception)
-    std::coroutine_handle<> resume_point; ///< the handle resumed when the task next runs
+    suspension resume_point;              ///< where the task continues when it next runs (and may)
     task_header* list_prev = nullptr;     ///< the runtime's registry of live tasks
     task_header* list_next = nullptr;
     std::uint64_t id = 0;
@@ -145,18 +172,29 @@ struct task_header {
     void ref_dec() noexcept;
 };
 
-/// Records that the running task suspends at `h`; returns whom to wake. Call it from a
-/// leaf awaiter's `await_suspend` on the runner thread.
-[[nodiscard]] inline waker record_suspension(std::coroutine_handle<> h) noexcept {
+/// Records that the running task suspends at `h` until `gate` opens, closes the gate, and
+/// returns whom to wake. Call it from a leaf awaiter's `await_suspend` on the runner
+/// thread, before the waker is published to the resource (under its lock). The gate must
+/// live as long as the suspension: a member of the awaiter.
+[[nodiscard]] inline waker record_suspension(std::coroutine_handle<> h, wake_gate& gate) noexcept {
     poll_context& c = tls_poll;
-    *c.resume_slot = h;
-    return waker{c.task, c.branch};
+    // relaxed: the waker is published to the firing thread under the resource's lock (or
+    // by a release RMW), which orders this store before any fire.
+    gate.open.store(false, std::memory_order_relaxed);
+    *c.resume_slot = suspension{h, &gate};
+    return waker{c.task, c.branch, &gate};
+}
+
+/// Records that a combinator driver suspends at `h` and is resumed on any wake of its
+/// chain: it re-checks its branches each time, so a stale wake costs only a poll.
+inline void record_driver_suspension(std::coroutine_handle<> h) noexcept {
+    *tls_poll.resume_slot = suspension{h, nullptr};
 }
 
 /// Asks the scheduler to resume `h` later, from the back of the queue, instead of now.
 inline void yield_at(std::coroutine_handle<> h) noexcept {
     poll_context& c = tls_poll;
-    *c.resume_slot = h;
+    *c.resume_slot = suspension{h, nullptr};
     for (branch_flag* b = c.branch; b != nullptr; b = b->parent) {
         // release: the combinator that reads the flag then resumes this branch.
         b->fired.store(true, std::memory_order_release);

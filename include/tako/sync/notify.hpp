@@ -61,6 +61,7 @@ public:
         awaiter* prev_ = nullptr;
         awaiter* next_ = nullptr;
         detail::waker waker_;
+        detail::wake_gate gate_;
         /// Written by notifiers under the lock; read without it only by this awaiter's
         /// runner when it cannot be racing (idle: never linked; done: resumed).
         std::atomic<node_state> state_{idle};

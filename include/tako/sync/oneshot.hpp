@@ -185,7 +185,7 @@ public:
             }
         }
         bool await_ready() noexcept { return false; }
-        // Resumed by the scheduler after send() or the sender's destruction fires our waker.
+        // Resumed by the scheduler once send() or the sender's destruction fired our waker.
         bool await_suspend(std::coroutine_handle<> h) noexcept {
             auto* s = rx_.state_;
             if (s == nullptr) {
@@ -199,7 +199,7 @@ public:
                 tako::detail::yield_at(h);
                 return true;
             }
-            s->receiver_waiter = tako::detail::record_suspension(h);
+            s->receiver_waiter = tako::detail::record_suspension(h, gate_);
             linked_ = true;
             return true;
         }
@@ -215,6 +215,7 @@ public:
 
     private:
         receiver& rx_;
+        tako::detail::wake_gate gate_;
         bool linked_ = false;
     };
 

@@ -73,8 +73,8 @@ private:
     // holds the driver), or after a budget yield.
     bool suspend(std::coroutine_handle<> h) {
         detail::time_driver& driver = detail::current_time_driver("tako::time::sleep");
-        armed_ =
-            detail::timer_arm(driver, entry_, deadline_.time_point(), detail::record_suspension(h));
+        armed_ = detail::timer_arm(driver, entry_, deadline_.time_point(),
+                                   detail::record_suspension(h, gate_));
         if (armed_) {
             return true;
         }
@@ -87,6 +87,7 @@ private:
 
     instant deadline_;
     detail::timer_entry entry_; ///< holds the waiting task's waker while armed
+    detail::wake_gate gate_;    ///< opened when the entry fires
     bool armed_ = false;        ///< linked while a task waits (only the owning task touches this)
 };
 
