@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/fault_injection.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -48,6 +49,40 @@ int repeat_for_stress_time(F round, int min_rounds = 3) {
         }
     }
     return n;
+}
+
+#if defined(TAKO_FAULT_INJECTION)
+constexpr bool fault_injection = true;
+#else
+constexpr bool fault_injection = false;
+#endif
+
+/// Installs a fault-injection hook for its scope (nothing without fault injection: the
+/// test then runs as a plain stress test).
+class fault_hook {
+public:
+    explicit fault_hook([[maybe_unused]] tako::detail::fault::hook_fn f) {
+#if defined(TAKO_FAULT_INJECTION)
+        tako::detail::fault::hook.store(f);
+#endif
+    }
+    fault_hook(const fault_hook&) = delete;
+    fault_hook& operator=(const fault_hook&) = delete;
+    ~fault_hook() {
+#if defined(TAKO_FAULT_INJECTION)
+        tako::detail::fault::hook.store(nullptr);
+#endif
+    }
+};
+
+/// Set on the thread that should lose a race.
+thread_local bool tls_slow_thread = false;
+
+/// Pauses the slow thread right after it queued a task from outside the scheduler.
+void pause_slow_thread(tako::detail::fault::point p) {
+    if (p == tako::detail::fault::point::pushed_from_outside && tls_slow_thread) {
+        std::this_thread::sleep_for(20ms);
+    }
 }
 
 /// Virtual memory of this process in KiB (VmSize).
@@ -182,81 +217,122 @@ TEST(regression, idle_searching_count_leaks) {
 // ---------------------------------------------------------------- 3. local_set lifetime
 
 // A plain thread wakes a local task while the set is being destroyed: the wake must not
-// reach the freed set.
+// reach the freed set. With fault injection the waker pauses between its queue push and
+// its last access to the set, so the race is lost every time on the old code.
 TEST(regression, local_set_dropped_while_plain_thread_wakes) {
+    const fault_hook hook(&pause_slow_thread);
     runtime rt = ct().build();
-    repeat_for_stress_time([&](int) {
-        auto n = std::make_shared<tako::sync::notify>();
-        std::atomic<bool> go{false};
-        std::thread waker([n, &go] {
-            while (!go.load(std::memory_order_acquire)) {
-            }
-            for (int i = 0; i < 50; ++i) {
-                n->notify_one();
-            }
-        });
-        rt.block_on([&]() -> tako::task<void> {
-            auto local = std::make_unique<tako::local_set>();
-            co_await local->run_until([&]() -> tako::task<void> {
-                for (int i = 0; i < 4; ++i) {
-                    (void)tako::spawn_local([n]() -> tako::task<void> {
-                        for (;;) {
-                            co_await n->notified();
-                        }
-                    });
+    repeat_for_stress_time(
+        [&](int) {
+            auto n = std::make_shared<tako::sync::notify>();
+            std::atomic<bool> go{false};
+            std::thread waker([n, &go] {
+                tls_slow_thread = true;
+                while (!go.load(std::memory_order_acquire)) {
                 }
-                co_await tako::yield_now();
-                co_await tako::yield_now();
+                n->notify_one();
+                n->notify_one();
             });
-            go.store(true, std::memory_order_release);
-            local.reset(); // races the waker thread
-        }());
-        waker.join();
-    });
+            rt.block_on([&]() -> tako::task<void> {
+                auto local = std::make_unique<tako::local_set>();
+                co_await local->run_until([&]() -> tako::task<void> {
+                    for (int i = 0; i < 2; ++i) {
+                        (void)tako::spawn_local([n]() -> tako::task<void> {
+                            for (;;) {
+                                co_await n->notified();
+                            }
+                        });
+                    }
+                    co_await tako::yield_now();
+                    co_await tako::yield_now();
+                });
+                go.store(true, std::memory_order_release);
+                if (fault_injection) {
+                    std::this_thread::sleep_for(5ms); // the waker is inside schedule() now
+                }
+                local.reset(); // races the waker thread
+            }());
+            waker.join();
+        },
+        fault_injection ? 3 : 1);
 }
 
 // ---------------------------------------------------------------- 4. runtime lifetime
 
 // A plain thread wakes a task that then finishes at once; the runtime is destroyed as soon
-// as the task is done, possibly while the waking thread is still inside schedule().
+// as the task is done, while the waking thread is still inside schedule() (with fault
+// injection it pauses there after its push).
 TEST(regression, runtime_freed_while_plain_thread_schedules) {
+    const fault_hook hook(&pause_slow_thread);
     for (auto flavor : {tako::runtime_flavor::multi_thread, tako::runtime_flavor::current_thread}) {
         repeat_for_stress_time(
             [&](int) {
                 auto rt = std::make_unique<runtime>(
                     flavor == tako::runtime_flavor::multi_thread ? mt(2).build() : ct().build());
-                auto n = std::make_shared<tako::sync::notify>();
-                auto h = rt->spawn([n]() -> tako::task<void> { co_await n->notified(); });
-                std::thread waker([n] { n->notify_one(); });
-                if (flavor == tako::runtime_flavor::current_thread) {
-                    rt->block_on([&h]() -> tako::task<void> { (void)co_await h; });
-                } else {
-                    while (!h.is_finished()) {
-                        std::this_thread::yield();
+                // Keeps a runtime thread polling its queues, so it takes the woken task
+                // although the waker has not unparked anyone yet.
+                (void)rt->spawn([]() -> tako::task<void> {
+                    for (;;) {
+                        co_await tako::yield_now();
                     }
-                }
+                });
+                auto n = std::make_shared<tako::sync::notify>();
+                std::thread waker;
+                rt->block_on([&]() -> tako::task<void> {
+                    std::atomic<bool> waiting{false};
+                    auto h = tako::spawn([n, &waiting]() -> tako::task<void> {
+                        waiting = true;
+                        co_await n->notified();
+                    });
+                    while (!waiting) {
+                        co_await tako::yield_now();
+                    }
+                    co_await tako::time::sleep(1ms); // parked on the notify by now
+                    waker = std::thread([n] {
+                        tls_slow_thread = true;
+                        n->notify_one();
+                    });
+                    (void)co_await h;
+                }());
                 rt.reset(); // the waker may still be inside schedule()
                 waker.join();
             },
-            20);
+            fault_injection ? 3 : 20);
     }
 }
 
 // ---------------------------------------------------------------- 5. shutdown vs blocking
 
+namespace {
+std::atomic<bool> release_blocking{false};
+/// Shutdown pauses after popping a task, while the blocking tasks it waits on finish.
+void release_blocking_then_pause(tako::detail::fault::point p) {
+    if (p == tako::detail::fault::point::shutdown_popped_task && !release_blocking.exchange(true)) {
+        std::this_thread::sleep_for(20ms);
+    }
+}
+} // namespace
+
 // Shutdown walks the registry while pool threads finish (and free) blocking tasks.
 TEST(regression, shutdown_reads_freed_blocking_headers) {
-    repeat_for_stress_time([&](int) {
-        std::atomic<int> ran{0}; // outlives rt: shutdown waits for the pool threads
-        runtime rt = mt(2).build();
-        for (int i = 0; i < 32; ++i) {
-            (void)rt.spawn_blocking([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
-        }
-        while (ran.load(std::memory_order_relaxed) < 4) {
-            std::this_thread::yield();
-        }
-        // ~runtime: pool threads are still finishing tasks.
-    });
+    const fault_hook hook(&release_blocking_then_pause);
+    repeat_for_stress_time(
+        [&](int) {
+            release_blocking.store(!fault_injection);
+            std::atomic<int> started{0}; // outlives rt: shutdown waits for the pool threads
+            runtime rt = mt(2).build();
+            for (int i = 0; i < 4; ++i) {
+                (void)rt.spawn_blocking([&started] {
+                    started.fetch_add(1);
+                    while (!release_blocking.load()) {
+                        std::this_thread::yield();
+                    }
+                });
+            }
+            ASSERT_TRUE(wait_until([&] { return started.load() == 4; }));
+            // ~runtime: pool threads finish their tasks while shutdown looks at them.
+        },
+        fault_injection ? 3 : 1);
 }
 
 // ---------------------------------------------------------------- 6. block_in_place

@@ -1,5 +1,7 @@
 #include "runtime/current_thread.hpp"
 
+#include "runtime/fault_injection.hpp"
+
 #include "tako/detail/task_cell.hpp"
 #include "time/time_driver.hpp"
 
@@ -30,6 +32,7 @@ void current_thread_scheduler::schedule(task_header* t, bool /*yield*/) noexcept
         return;
     }
     inject_.push(t);
+    fault::at(fault::point::pushed_from_outside);
     driver_.unpark();
 }
 

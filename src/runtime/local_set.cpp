@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/fault_injection.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task_queue.hpp"
@@ -30,6 +31,7 @@ public:
             local_.push_back(t); // only the owner thread touches local_
         } else {
             remote_.push(t);
+            fault::at(fault::point::pushed_from_outside);
         }
         if (tls_local != this) {
             wake_driver();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "runtime/fault_injection.hpp"
 #include "runtime/thread_util.hpp"
 #include "time/time_driver.hpp"
 
@@ -159,6 +160,7 @@ void multi_thread_scheduler::schedule(task_header* t, bool yield) noexcept {
         return;
     }
     inject_.push(t);
+    fault::at(fault::point::pushed_from_outside);
     notify_parked();
 }
 

@@ -9,6 +9,7 @@
 #include "runtime/blocking_pool.hpp"
 #include "runtime/current_thread.hpp"
 #include "runtime/driver.hpp"
+#include "runtime/fault_injection.hpp"
 #include "runtime/multi_thread.hpp"
 #include "runtime/scheduler.hpp"
 #include "tako/runtime.hpp"
@@ -19,6 +20,10 @@ namespace tako {
 namespace detail {
 
 constinit thread_local thread_context tls_thread{};
+
+#if defined(TAKO_FAULT_INJECTION)
+std::atomic<fault::hook_fn> fault::hook{nullptr};
+#endif
 
 namespace {
 
@@ -157,6 +162,7 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
     const thread_context saved = tls_thread;
     tls_thread = {this, main.get(), true, false};
     while (task_header* t = registry.pop_any()) {
+        fault::at(fault::point::shutdown_popped_task);
         cancel_for_shutdown(t);
         t->ref_dec(); // pop_any's reference: a pool thread may have finished it meanwhile
     }
