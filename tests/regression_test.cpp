@@ -301,6 +301,26 @@ TEST(regression, runtime_freed_while_plain_thread_schedules) {
     }
 }
 
+// Found while fixing the above: stop() sets `stopping` and then unparks each worker, but a
+// worker's zero-timeout driver poll (every event_interval ticks) could consume that
+// notification just before the worker parked for good: shutdown then waited forever.
+TEST(regression, runtime_stop_lost_to_driver_poll) {
+    const bool finished = tako_test::finishes_within(
+        [] {
+            repeat_for_stress_time([](int) {
+                runtime rt = mt(2).event_interval(1).build();
+                (void)rt.spawn([]() -> tako::task<void> {
+                    for (;;) {
+                        co_await tako::yield_now();
+                    }
+                });
+                std::this_thread::sleep_for(100us);
+            });
+        },
+        30s);
+    EXPECT_TRUE(finished) << "a runtime's shutdown hung";
+}
+
 // ---------------------------------------------------------------- 5. shutdown vs blocking
 
 namespace {

@@ -311,7 +311,11 @@ void multi_thread_scheduler::park(worker& w) {
         core().config.on_thread_park();
     }
     for (;;) {
-        park_timeout(w, std::nullopt);
+        // stop() sets stopping_ before it unparks us, but that notification may already
+        // have been consumed by one of our zero-timeout driver polls: check first.
+        if (!stopping_.load(std::memory_order_acquire)) {
+            park_timeout(w, std::nullopt);
+        }
         if (stopping_.load(std::memory_order_acquire) || w.lifo != nullptr || !w.queue.empty()) {
             // Woken by our own work (e.g. timers this thread fired). If a notifier also
             // picked us meanwhile, it counted us as searching: take that role over.
