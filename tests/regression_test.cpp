@@ -101,13 +101,14 @@ long vm_size_kib() {
 
 // ---------------------------------------------------------------- 1. stale wake-ups
 
+namespace {
 // Several tasks each select between a notification and a yield, then wait on a oneshot.
 // A plain thread keeps calling notify_waiters, which fires every waiter under the lock and
 // wakes them after unlocking: a wake that arrives after its task lost the select (and
 // moved on to the oneshot) must not resume the oneshot wait, which would then report the
 // channel closed although its sender is alive and sends later.
-TEST(regression, stale_wake_resumes_next_wait) {
-    runtime rt = mt(2).build();
+void select_then_oneshot_under_notify_waiters(std::size_t workers) {
+    runtime rt = mt(workers).build();
     constexpr int tasks = 8;
     std::atomic<bool> stop{false};
     std::atomic<int> wrong{0};
@@ -147,6 +148,19 @@ TEST(regression, stale_wake_resumes_next_wait) {
     stop.store(true);
     notifier.join();
     EXPECT_EQ(wrong.load(), 0) << "of " << iterations.load() << " waits";
+}
+} // namespace
+
+TEST(regression, stale_wake_resumes_next_wait) {
+    select_then_oneshot_under_notify_waiters(2);
+}
+
+// Found while fixing the above: waker::fire() opened the gate first and read the waker
+// after. With the gate open, the task (already queued by the yield branch) resumed the
+// notify branch, won the select and freed the waiter while notify_waiters, still holding
+// its lock, read the waiter's waker: a use-after-free. One worker makes it frequent.
+TEST(regression, waker_read_after_its_gate_opened) {
+    select_then_oneshot_under_notify_waiters(1);
 }
 
 // The same race with a sleep as the next wait: a stale wake must not end it early.

@@ -182,16 +182,23 @@ void task_header::ref_dec() noexcept {
 }
 
 task_ref waker::fire() const noexcept {
-    if (gate != nullptr) {
-        // release: the leaf that reads the gate open sees what fired it.
-        gate->open.store(true, std::memory_order_release);
-    }
+    // Copy everything first: once the gate is open the leaf's task may resume it (on
+    // another wake, e.g. a sibling branch's) and destroy the awaiter, and this waker with
+    // it, while we still hold the resource's lock.
+    task_header* const t = task;
+    wake_gate* const g = gate;
+    t->ref_inc();
     for (branch_flag* b = branch; b != nullptr; b = b->parent) {
-        // release: pairs with the combinator's acquire load before it resumes the branch.
+        // release: pairs with the combinator's acquire exchange before it resumes the
+        // branch.
         b->fired.store(true, std::memory_order_release);
     }
-    task->ref_inc();
-    return task_ref(task);
+    if (g != nullptr) {
+        // Last, release: the leaf that reads it open sees every write of the firing
+        // resource, and from here on the awaiter belongs to its task again.
+        g->open.store(true, std::memory_order_release);
+    }
+    return task_ref(t);
 }
 
 void task_ref::reset() noexcept {

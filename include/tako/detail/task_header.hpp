@@ -96,10 +96,12 @@ struct waker {
 
     explicit operator bool() const noexcept { return task != nullptr; }
 
-    /// Opens the leaf's gate, marks the branch chain fired and takes a task reference. Call
-    /// it under the lock (or inside the atomic protocol) that the waiting awaiter's
-    /// destructor also takes: while that lock is held the awaiter's frame, and so its gate
-    /// and branch flags, are still alive.
+    /// Takes a task reference, marks the branch chain fired and, last, opens the leaf's
+    /// gate. Call it under the lock (or inside the atomic protocol) that the waiting
+    /// awaiter's destructor takes while the awaiter may still be linked. Opening the gate
+    /// hands the awaiter back to its task, which may resume and destroy it at once (even
+    /// before the lock is released): the resource must not touch the awaiter, or this
+    /// waker stored in it, after `fire()` returns.
     [[nodiscard]] task_ref fire() const noexcept;
 };
 
