@@ -7,7 +7,8 @@
 /// auto [a, b] = co_await tako::join(fetch(1), fetch(2));          // both results
 /// auto both = co_await tako::try_join(parse(x), parse(y));        // expected<tuple, E>
 /// ```
-/// Arguments are moved in: `task<T>`s, `join_handle<T>`s, or any awaitable.
+/// Arguments: `task<T>`s or awaitables by value (moved in), or lvalue `join_handle`s,
+/// oneshot `receiver`s and `time::sleep`s, borrowed (see `select`).
 
 #include <expected>
 #include <optional>
@@ -103,7 +104,8 @@ try_join_driver(std::index_sequence<Is...>, task<Ts>... ts) {
 /// the first exception in argument order is rethrown after all have finished.
 /// Cancel-safety: cancelling the join cancels every unfinished argument.
 template <class... As>
-requires(sizeof...(As) > 0) auto join(As&&... as) {
+requires(sizeof...(As) > 0 &&
+         !(detail::is_when<std::remove_cvref_t<As>>::value || ...)) auto join(As&&... as) {
     return detail::join_driver<detail::branch_result_t<As>...>(
         detail::as_branch(std::forward<As>(as))...);
 }
@@ -113,7 +115,8 @@ requires(sizeof...(As) > 0) auto join(As&&... as) {
 /// arguments still running. An exception escaping an argument cancels the rest and is
 /// rethrown.
 template <class... As>
-requires(sizeof...(As) > 0) auto try_join(As&&... as) {
+requires(sizeof...(As) > 0 &&
+         !(detail::is_when<std::remove_cvref_t<As>>::value || ...)) auto try_join(As&&... as) {
     return detail::try_join_driver<detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }

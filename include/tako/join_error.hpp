@@ -3,7 +3,10 @@
 /// `tako::join_error`: why a spawned task produced no value.
 
 #include <exception>
+#include <expected>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "tako/task_id.hpp"
 
@@ -36,5 +39,38 @@ private:
     task_id id_;
     std::exception_ptr exception_;
 };
+
+/// Thrown by `unwrap` for a task that was cancelled (aborted, or its runtime shut down).
+class task_cancelled : public std::runtime_error {
+public:
+    explicit task_cancelled(task_id id)
+        : std::runtime_error("task " + std::to_string(id.value) + " was cancelled"), id_(id) {}
+    [[nodiscard]] task_id id() const noexcept { return id_; }
+
+private:
+    task_id id_;
+};
+
+/// The value of a joined task, or the task's own exception rethrown (not
+/// `std::bad_expected_access`), or `task_cancelled`: Tokio's `handle.await.unwrap()` that
+/// keeps the cause.
+///
+/// ```cpp
+/// int v = tako::unwrap(co_await tako::spawn(compute));
+/// ```
+template <class T>
+T unwrap(std::expected<T, join_error> r) {
+    if (r.has_value()) {
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            return std::move(*r);
+        }
+    }
+    if (r.error().is_cancelled()) {
+        throw task_cancelled(r.error().id());
+    }
+    std::rethrow_exception(r.error().exception());
+}
 
 } // namespace tako

@@ -13,7 +13,8 @@
 /// Local tasks run only while some task awaits `run_until` on the set's thread; they are
 /// woken from any thread. `run_until` must be awaited on a current_thread runtime (a
 /// multi_thread runtime could move the awaiting task, and with it the set, to another
-/// worker); it throws `std::logic_error` on a multi_thread worker.
+/// worker); it throws `std::logic_error` on a multi_thread worker. `TAKO_MAIN` builds a
+/// multi_thread runtime: use `TAKO_MAIN_WITH(fn, tako::runtime::builder::current_thread())`.
 
 #include <memory>
 #include <source_location>

@@ -1,33 +1,66 @@
 #pragma once
 /// \file
-/// `TAKO_MAIN(fn)`: a `main` that runs `fn()` on a multi_thread runtime (`#[tokio::main]`).
+/// `TAKO_MAIN(fn)`: a `main` that runs `fn` on a multi_thread runtime (`#[tokio::main]`);
+/// `TAKO_MAIN_WITH(fn, builder)` runs it on the runtime that `builder` builds
+/// (`#[tokio::main(flavor = "current_thread")]`, worker count, paused clock, hooks).
 ///
 /// ```cpp
-/// tako::task<int> async_main() { co_return 0; }
+/// tako::task<int> async_main(int argc, char** argv) { co_return argc > 1 ? 0 : 2; }
 /// TAKO_MAIN(async_main)
 /// ```
-/// `fn` returns `task<int>` (the exit status) or `task<void>` (exit status 0). An
-/// exception escaping `fn` is printed to stderr and the exit status is 1.
+/// ```cpp
+/// tako::task<void> serve(std::span<char*> args) { co_return; }
+/// TAKO_MAIN_WITH(serve, tako::runtime::builder::current_thread())
+/// ```
+/// `fn` takes nothing, `(int argc, char** argv)`, or `(std::span<char*> args)`, and returns
+/// `task<int>` (the exit status) or `task<void>` (exit status 0). An exception escaping
+/// `fn` is printed to stderr with its `what()` and the exit status is 1; a failed
+/// `join_handle` result accessed with `.value()` prints the task's own error, and
+/// `tako::unwrap` rethrows the task's original exception.
 
 #include <cstdio>
 #include <exception>
+#include <expected>
+#include <span>
 #include <type_traits>
+#include <utility>
 
+#include "tako/join_error.hpp"
 #include "tako/runtime.hpp"
 
 namespace tako::detail {
 
+/// Calls the user's main function with the arguments it accepts.
 template <class Fn>
-int run_main(Fn fn) noexcept {
+auto call_main(Fn& fn, int argc, char** argv) {
+    if constexpr (std::is_invocable_v<Fn&, int, char**>) {
+        return fn(argc, argv);
+    } else if constexpr (std::is_invocable_v<Fn&, std::span<char*>>) {
+        return fn(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    } else {
+        static_assert(std::is_invocable_v<Fn&>,
+                      "TAKO_MAIN: the main function takes (), (int, char**) or "
+                      "(std::span<char*>) and returns tako::task<int> or tako::task<void>");
+        return fn();
+    }
+}
+
+template <class Fn>
+int run_main(runtime::builder builder, Fn fn, int argc, char** argv) noexcept {
     try {
-        runtime rt = runtime::builder::multi_thread().build();
-        using result = typename std::invoke_result_t<Fn&>::value_type;
+        runtime rt = builder.build();
+        using result = typename decltype(call_main(fn, argc, argv))::value_type;
+        // The callable is stored in the task, so the references it holds stay valid.
+        auto body = [&fn, argc, argv] { return call_main(fn, argc, argv); };
         if constexpr (std::is_void_v<result>) {
-            rt.block_on(fn);
+            rt.block_on(body);
             return 0;
         } else {
-            return static_cast<int>(rt.block_on(fn));
+            return static_cast<int>(rt.block_on(body));
         }
+    } catch (const std::bad_expected_access<join_error>& e) {
+        std::fprintf(stderr, "tako: main failed: .value() on a failed join: %s\n",
+                     e.error().message().c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tako: main failed: %s\n", e.what());
     } catch (...) {
@@ -38,7 +71,12 @@ int run_main(Fn fn) noexcept {
 
 } // namespace tako::detail
 
-#define TAKO_MAIN(fn)                                                                              \
-    int main() {                                                                                   \
-        return ::tako::detail::run_main([] { return fn(); });                                      \
+#define TAKO_MAIN_WITH(fn, builder)                                                                \
+    int main(int tako_argc, char** tako_argv) {                                                    \
+        auto tako_fn = [](auto&&... args) -> decltype(fn(std::forward<decltype(args)>(args)...)) { \
+            return fn(std::forward<decltype(args)>(args)...);                                      \
+        };                                                                                         \
+        return ::tako::detail::run_main((builder), tako_fn, tako_argc, tako_argv);                 \
     }
+
+#define TAKO_MAIN(fn) TAKO_MAIN_WITH(fn, ::tako::runtime::builder::multi_thread())

@@ -4,14 +4,20 @@
 /// (Tokio's `select!`), inside the calling task.
 ///
 /// ```cpp
-/// auto r = co_await tako::select(rx.recv_task(), shutdown.notified());
-/// if (r.index() == 0) { /* std::get<0>(r) is the message */ }
+/// auto r = co_await tako::select(rx, shutdown.notified());   // rx: a oneshot receiver
+/// if (r.index() == 0) { /* std::get<0>(r) is the receive result */ }
 /// ```
 /// The result is a `std::variant` whose index says which argument won (`std::monostate`
 /// for `void`). The losers are destroyed, and so cancelled, before `select` returns.
 /// Each argument should be cancel-safe if losing it must not lose data.
+///
+/// Arguments: a `task<T>` or awaitable by value (moved in, destroyed if it loses); an
+/// lvalue `join_handle`, oneshot `receiver` or `time::sleep`, *borrowed*: losing leaves it
+/// intact to await again (Tokio's `&mut x`); `tako::when(cond, x)` to take part only if
+/// `cond` (Tokio's `, if cond`).
 
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <variant>
 
@@ -20,6 +26,15 @@
 namespace tako {
 
 namespace detail {
+
+/// `select` with every branch disabled would wait forever: a mistake, reported at once.
+template <class... As>
+void require_an_enabled_branch(const As&... as) {
+    if (!(branch_enabled(as) || ...)) {
+        throw std::logic_error("tako::select: every branch is disabled (each is a "
+                               "tako::when whose condition is false)");
+    }
+}
 
 template <bool Biased, class... Ts, std::size_t... Is>
 task<std::variant<value_or_monostate<Ts>...>> select_driver(std::index_sequence<Is...>,
@@ -58,6 +73,7 @@ task<std::variant<value_or_monostate<Ts>...>> select_driver(std::index_sequence<
 /// (after the losers are destroyed).
 template <class... As>
 requires(sizeof...(As) > 0) auto select(As&&... as) {
+    detail::require_an_enabled_branch(as...);
     return detail::select_driver<false, detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }
@@ -66,6 +82,7 @@ requires(sizeof...(As) > 0) auto select(As&&... as) {
 /// win ties.
 template <class... As>
 requires(sizeof...(As) > 0) auto select_biased(As&&... as) {
+    detail::require_an_enabled_branch(as...);
     return detail::select_driver<true, detail::branch_result_t<As>...>(
         std::index_sequence_for<As...>{}, detail::as_branch(std::forward<As>(as))...);
 }

@@ -4,7 +4,10 @@
 ///
 /// ```cpp
 /// inline tako::task_local<std::string> request_id;
-/// co_await request_id.scope("abc", handle_request());   // inside: request_id.get() == "abc"
+///
+/// tako::task<void> serve() {
+///     co_await request_id.scope("abc", handle_request()); // inside: request_id.get() == "abc"
+/// }
 /// ```
 /// A scope covers exactly the work it wraps, even when that work runs as one branch of a
 /// `join` or `select`: sibling branches see their own scopes. Spawned tasks do not inherit

@@ -44,13 +44,113 @@ task<await_result_t<A>> await_as_task(A a) {
     co_return co_await std::move(a);
 }
 
-/// Turns any awaitable into a branch task (a `task<T>` is used as it is).
+/// Awaits a borrowed awaitable; the awaitable outlives the branch.
+template <class A>
+task<await_result_t<A&>> await_ref_as_task(A& a) {
+    co_return co_await a;
+}
+
+/// True for a type with `operator co_await` (member or free) on an lvalue: awaiting it
+/// builds a fresh awaiter, which is the wait node and lives in the branch's frame. Such an
+/// object can be borrowed by a combinator: losing destroys the awaiter, not the object.
+template <class A>
+concept borrowable_awaitable = requires(A& a) {
+    a.operator co_await();
+}
+|| requires(A& a) {
+    operator co_await(a);
+};
+
+/// Never completes and registers nowhere: a disabled branch (see `tako::when`). Cancelled
+/// like any other branch when the combinator ends.
+struct pending_forever {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { record_driver_suspension(h); }
+    [[noreturn]] void await_resume() const noexcept { __builtin_unreachable(); }
+};
+
+template <class T>
+task<T> disabled_branch() {
+    co_await pending_forever{};
+    __builtin_unreachable();
+}
+
+} // namespace tako::detail
+
+namespace tako {
+
+/// A `select` branch that takes part only if `enabled` (Tokio's `, if cond` precondition).
+/// A disabled branch never completes; `work` is destroyed unawaited. `select` throws
+/// `std::logic_error` if every branch is disabled. Write it inside the `select` call: it
+/// refers to its argument, which lives until the end of that statement.
+///
+/// ```cpp
+/// auto r = co_await tako::select(tako::when(!set.empty(), set.join_next()), stop.notified());
+/// ```
+template <class A>
+struct when {
+    bool enabled;
+    /// A reference, not a copy: g++ 12 may copy a temporary of a co_await statement and
+    /// destroy both (GCC PR 101367); a `when` that owned a task would then free it twice.
+    A&& work;
+};
+template <class A>
+when(bool, A&&) -> when<A>;
+
+} // namespace tako
+
+namespace tako::detail {
+
+template <class A>
+struct is_when : std::false_type {};
+template <class A>
+struct is_when<when<A>> : std::true_type {};
+
+/// Turns an argument of `join` / `select` / `timeout` into a branch task:
+/// - a `task<T>` (by value) is the branch itself;
+/// - any other awaitable by value (a temporary, or `std::move(x)`) is awaited in the branch;
+/// - an lvalue whose `operator co_await` makes a fresh awaiter (`join_handle`, a oneshot
+///   `receiver`, `time::sleep`) is borrowed: it survives losing a `select`, as Tokio's
+///   `&mut x`;
+/// - `when(cond, x)`: as `x`, or never completing if `cond` is false.
 template <class A>
 auto as_branch(A&& a) {
-    if constexpr (task_type<A>) {
-        return std::forward<A>(a);
+    using D = std::remove_cvref_t<A>;
+    if constexpr (is_when<D>::value) {
+        using inner = decltype(as_branch(std::forward<decltype(a.work)>(a.work)));
+        using T = typename inner::value_type;
+        if (!a.enabled) {
+            if constexpr (std::is_rvalue_reference_v<decltype(a.work)>) {
+                // Consume the unused work now, as an enabled branch would.
+                [[maybe_unused]] auto discarded =
+                    std::remove_cvref_t<decltype(a.work)>(std::forward<decltype(a.work)>(a.work));
+            }
+            return disabled_branch<T>();
+        }
+        return as_branch(std::forward<decltype(a.work)>(a.work));
+    } else if constexpr (std::is_lvalue_reference_v<A>) {
+        static_assert(!task_type<D>,
+                      "tako: a task<T> is single-use and cannot be borrowed by join/select/"
+                      "timeout: pass it by value, e.g. select(std::move(t), ...)");
+        static_assert(borrowable_awaitable<D>,
+                      "tako: this awaitable is its own wait node and cannot be borrowed by "
+                      "join/select/timeout: pass a fresh one (e.g. n.notified()) or "
+                      "std::move(it)");
+        return await_ref_as_task<D>(a);
+    } else if constexpr (task_type<D>) {
+        return D(std::move(a));
     } else {
-        return await_as_task<std::decay_t<A>>(std::forward<A>(a));
+        return await_as_task<D>(std::move(a));
+    }
+}
+
+/// True unless `a` is a disabled `when`.
+template <class A>
+bool branch_enabled(const A& a) noexcept {
+    if constexpr (is_when<std::remove_cvref_t<A>>::value) {
+        return a.enabled;
+    } else {
+        return true;
     }
 }
 

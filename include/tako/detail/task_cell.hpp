@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <source_location>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -119,10 +120,42 @@ auto make_cell(X&& x, const char* name, std::source_location loc) {
     }
 }
 
-/// Satisfied by what `spawn` accepts: a `task<T>` or a callable returning one.
+/// Satisfied by what `spawn` accepts: a `task<T>` by value (an lvalue task would be moved
+/// from silently: `spawn(std::move(t))` says so), or a callable returning one.
 template <class X>
-concept spawnable = task_type<X> ||
-    (std::invocable<std::decay_t<X>&>&& task_type<std::invoke_result_t<std::decay_t<X>&>>);
+concept spawnable = (task_type<X> && !std::is_lvalue_reference_v<X>) ||
+                    (!task_type<X> && std::invocable<std::decay_t<X>&> &&
+                     task_type<std::invoke_result_t<std::decay_t<X>&>>);
+
+/// A callable and its arguments, stored together in the task (`spawn(f, args...)`,
+/// `spawn_blocking(f, args...)`). Invoked once, with the arguments moved out of storage,
+/// so by-value parameters take them and `const&` parameters see the stored objects, which
+/// live as long as the task.
+template <class F, class... Args>
+struct bound_call {
+    F f;
+    std::tuple<Args...> args;
+    decltype(auto) operator()() { return std::apply(f, std::move(args)); }
+};
+
+template <class F, class... Args>
+auto bind_call(F&& f, Args&&... args) {
+    return bound_call<std::decay_t<F>, std::decay_t<Args>...>{
+        std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+}
+
+/// `spawn(f, args...)`: `f` applied to the decayed arguments gives a `task<T>`. The first
+/// argument is never a `source_location` (that is the one-argument form's location).
+template <class F, class... Args>
+concept spawnable_with = sizeof...(Args) > 0 &&
+                         !(std::is_same_v<std::decay_t<Args>, std::source_location> || ...) &&
+                         spawnable<bound_call<std::decay_t<F>, std::decay_t<Args>...>>;
+
+/// `spawn_blocking(f, args...)`: `f` applied to the decayed arguments is a plain call.
+template <class F, class... Args>
+concept blocking_callable_with =
+    sizeof...(Args) > 0 && !(std::is_same_v<std::decay_t<Args>, std::source_location> || ...) &&
+    std::invocable<bound_call<std::decay_t<F>, std::decay_t<Args>...>&>;
 
 template <class X>
 struct spawn_result;

@@ -3,9 +3,10 @@
 /// `tako::sync::notify`: wake one task or all waiting tasks (`tokio::sync::Notify`).
 ///
 /// ```cpp
-/// tako::sync::notify ready;
-/// tako::spawn([&]() -> tako::task<> { co_await ready.notified(); /* … */ });
-/// ready.notify_one();
+/// auto ready = std::make_shared<tako::sync::notify>(); // shared: the task may outlive us
+/// auto h = tako::spawn([ready]() -> tako::task<> { co_await ready->notified(); /* … */ });
+/// ready->notify_one();
+/// co_await h;
 /// ```
 ///
 /// `notify_one` wakes the longest-waiting task, or stores one permit if nobody waits, so

@@ -57,9 +57,20 @@ public:
         }
     }
 
-    /// Awaiting a sleep (an lvalue, or a temporary) waits for its deadline.
+    /// Awaiting a sleep (an lvalue, or a temporary) waits for its deadline. A sleep can be
+    /// borrowed by `select` (`select(deadline, ...)`): when that branch loses, the awaiter
+    /// disarms the timer and the sleep can be awaited again.
     struct awaiter {
         sleep& s;
+        explicit awaiter(sleep& sl) noexcept : s(sl) {}
+        awaiter(const awaiter&) = delete;
+        awaiter& operator=(const awaiter&) = delete;
+        ~awaiter() {
+            if (s.armed_) {
+                detail::timer_disarm(s.entry_);
+                s.armed_ = false;
+            }
+        }
         bool await_ready() const noexcept { return s.ready(); }
         bool await_suspend(std::coroutine_handle<> h) { return s.suspend(h); }
         void await_resume() const noexcept { s.armed_ = false; } // the driver unlinked it

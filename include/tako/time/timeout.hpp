@@ -51,7 +51,9 @@ task<timeout_result<T>> timeout_driver(time::instant deadline, task<T> work) {
 namespace tako::time {
 
 /// Runs `work` (a task or any awaitable) until `deadline`; gives its result, or `elapsed`
-/// after destroying it. An exception escaping `work` propagates.
+/// after destroying it. An exception escaping `work` propagates. An lvalue `join_handle`,
+/// oneshot `receiver` or `sleep` is borrowed: on expiry it is left intact (e.g. the
+/// handle can still be awaited or aborted).
 template <class A>
 auto timeout_at(instant deadline, A&& work) {
     return tako::detail::timeout_driver<tako::detail::branch_result_t<A>>(
