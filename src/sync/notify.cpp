@@ -1,94 +1,154 @@
 #include "tako/sync/notify.hpp"
 
 #include <mutex>
-#include <vector>
 
 namespace tako::sync {
 
-// Every field of the waiter list and each awaiter's state_ is guarded by lock_, which is
-// also what an awaiter's destructor takes: a notifier never touches a destroyed awaiter.
+// The waiter list, the permit and each linked awaiter's state_ are guarded by lock_, which
+// is also what an awaiter's destructor takes while it may be linked: a notifier never
+// touches a destroyed awaiter. A node is fired (its gate opened) only after it is unlinked
+// and its state set, since the awaiting task may resume and destroy it at once.
 
-void notify::unlink(awaiter* a) noexcept {
-    (a->prev_ != nullptr ? a->prev_->next_ : head_) = a->next_;
-    (a->next_ != nullptr ? a->next_->prev_ : tail_) = a->prev_;
-    a->prev_ = a->next_ = nullptr;
-}
-
-detail::task_ref notify::fire_first() noexcept {
-    awaiter* a = head_;
-    if (a == nullptr) {
+detail::task_ref notify::fire_one(bool newest) noexcept {
+    detail::wait_node* n = newest ? waiters_.pop_back() : waiters_.pop_front();
+    if (n == nullptr) {
         permit_ = true;
         return {};
     }
-    unlink(a);
-    a->state_.store(awaiter::fired_one, std::memory_order_relaxed);
-    return a->waker_.fire();
+    awaiter& a = awaiter::of(n);
+    const bool awaited = a.state() == awaiter::waiting;
+    a.set_state(awaiter::fired_one);
+    if (!awaited) {
+        return {}; // enabled, not yet awaited: it completes when it is
+    }
+    return n->fire();
 }
 
-void notify::notify_one() noexcept {
+void notify::notify_one_impl(bool newest) noexcept {
     detail::task_ref r;
     {
         std::lock_guard guard(lock_);
-        r = fire_first();
+        r = fire_one(newest);
     }
     std::move(r).wake();
 }
 
+void notify::notify_one() noexcept {
+    notify_one_impl(false);
+}
+
+void notify::notify_last() noexcept {
+    notify_one_impl(true);
+}
+
 void notify::notify_waiters() noexcept {
-    std::vector<detail::task_ref> refs;
-    {
-        std::lock_guard guard(lock_);
-        while (awaiter* a = head_) {
-            unlink(a);
-            a->state_.store(awaiter::fired_all, std::memory_order_relaxed);
-            refs.push_back(a->waker_.fire());
+    // Every waiter moves to a local list at once (so waiters arriving meanwhile are not
+    // woken); it is fired in batches, unlocking to wake each batch. An awaiter destroyed
+    // meanwhile unlinks itself from the local list under the lock.
+    detail::wait_list batch;
+    std::unique_lock guard(lock_);
+    epoch_.store(epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    batch.splice_back(waiters_);
+    for (;;) {
+        detail::wake_list wakes;
+        while (!wakes.full()) {
+            detail::wait_node* n = batch.pop_front();
+            if (n == nullptr) {
+                break;
+            }
+            awaiter& a = awaiter::of(n);
+            const bool awaited = a.state() == awaiter::waiting;
+            a.set_state(awaiter::fired_all);
+            if (awaited) {
+                wakes.push(n->fire());
+            }
         }
-    }
-    for (auto& r : refs) {
-        std::move(r).wake();
+        const bool more = !batch.empty();
+        guard.unlock();
+        wakes.wake_all();
+        if (!more) {
+            return;
+        }
+        guard.lock();
     }
 }
 
-bool notify::awaiter::await_ready() noexcept {
-    std::lock_guard guard(notify_.lock_);
-    if (notify_.permit_ && detail::consume_budget()) {
+notify::awaiter::awaiter(notify& n) noexcept
+    : notify_(n), epoch_(n.epoch_.load(std::memory_order_acquire)) {}
+
+notify::awaiter::awaiter(awaiter&& o) noexcept : notify_(o.notify_), epoch_(o.epoch_) {}
+
+bool notify::awaiter::try_complete_locked() noexcept {
+    const node_state s = state();
+    if (s == fired_one || s == fired_all) {
+        return true;
+    }
+    if (epoch_ != notify_.epoch_.load(std::memory_order_relaxed)) {
+        if (is_linked()) {
+            unlink();
+        }
+        set_state(fired_all);
+        return true;
+    }
+    if (notify_.permit_) {
         notify_.permit_ = false;
-        state_.store(done, std::memory_order_relaxed);
+        if (is_linked()) {
+            unlink();
+        }
+        set_state(fired_one);
         return true;
     }
     return false;
 }
 
-bool notify::awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+bool notify::awaiter::enable() noexcept {
     std::lock_guard guard(notify_.lock_);
-    if (notify_.permit_) {
-        // The budget is spent: take the permit, but let other tasks run first.
-        notify_.permit_ = false;
-        state_.store(done, std::memory_order_relaxed);
-        detail::yield_at(h);
+    const node_state s = state();
+    if (s != idle) {
+        return s == fired_one || s == fired_all;
+    }
+    if (try_complete_locked()) {
         return true;
     }
-    waker_ = detail::record_suspension(h, gate_);
-    state_.store(waiting, std::memory_order_relaxed);
-    prev_ = notify_.tail_;
-    (notify_.tail_ != nullptr ? notify_.tail_->next_ : notify_.head_) = this;
-    notify_.tail_ = this;
-    return true;
+    set_state(enabled);
+    notify_.waiters_.push_back(node());
+    return false;
+}
+
+bool notify::awaiter::await_ready() noexcept {
+    std::lock_guard guard(notify_.lock_);
+    // A permit (or a notify_waiters since creation) is taken here; whether we may complete
+    // now is the budget's call, else await_suspend yields first and completes after.
+    return try_complete_locked() && detail::consume_budget();
+}
+
+bool notify::awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+    {
+        std::lock_guard guard(notify_.lock_);
+        if (!try_complete_locked()) {
+            arm(h);
+            if (state() == idle) {
+                notify_.waiters_.push_back(node());
+            }
+            set_state(waiting);
+            return true;
+        }
+    }
+    return detail::complete_or_yield(h);
 }
 
 notify::awaiter::~awaiter() {
-    const auto s = state_.load(std::memory_order_relaxed);
+    const node_state s = state();
     if (s == idle || s == done) {
-        return;
+        return; // never linked, or resumed after a notifier finished with it
     }
     detail::task_ref r;
     {
         std::lock_guard guard(notify_.lock_);
-        const auto now = state_.load(std::memory_order_relaxed);
-        if (now == waiting) {
-            notify_.unlink(this);
-        } else if (now == fired_one) {
-            r = notify_.fire_first(); // pass the notification on
+        if (is_linked()) {
+            unlink();
+        } else if (state() == fired_one) {
+            r = notify_.fire_one(false); // pass the notification on
         }
     }
     std::move(r).wake();
