@@ -107,7 +107,7 @@ tako::task<int> async_main() {
         tako::join_set<int> set;
         for (int i = 0; i < 4; ++i) {
             set.spawn([i]() -> tako::task<int> {
-                // Named, not a temporary in the co_await statement (STYLE.md rule 1).
+                // Named, not a temporary in the co_await statement (g++ 12 destroys such a temporary twice: GCC PR 101367).
                 auto nap = [i] {
                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
                     return i;

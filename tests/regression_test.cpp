@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -390,6 +391,42 @@ TEST(regression, block_in_place_leaks_threads) {
     // Unjoined threads keep their stacks mapped (8 MiB each by default): 600 calls leaked
     // gigabytes of address space before the fix.
     EXPECT_LT(grown_mib, 512) << "address space grew by " << grown_mib << " MiB";
+}
+
+// ---------------------------------------------------------------- blocking pool out of threads
+
+namespace {
+/// Every blocking-pool thread start fails, as with EAGAIN.
+void refuse_thread_starts(tako::detail::fault::point p) {
+    if (p == tako::detail::fault::point::blocking_thread_start) {
+        throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                                "pthread_create");
+    }
+}
+} // namespace
+
+// With no thread able to start, spawn_blocking's task used to stay queued forever; its
+// join_handle now fails with a clear error.
+TEST(regression, spawn_blocking_without_threads_fails_clearly) {
+    if (!fault_injection) {
+        GTEST_SKIP() << "needs the fault-injection points (debug, asan, tsan presets)";
+    }
+    runtime rt = mt(2).build();
+    const fault_hook hook(&refuse_thread_starts);
+    std::string what;
+    bool ran = false;
+    rt.block_on([&]() -> tako::task<void> {
+        auto r = co_await tako::spawn_blocking([&ran] { ran = true; });
+        if (!r.has_value() && r.error().is_panic()) {
+            try {
+                r.error().rethrow();
+            } catch (const std::system_error& e) {
+                what = e.what();
+            }
+        }
+    }());
+    EXPECT_FALSE(ran);
+    EXPECT_NE(what.find("no thread can be started"), std::string::npos) << what;
 }
 
 // ---------------------------------------------------------------- misuse

@@ -862,7 +862,7 @@ TEST(spawn, unhandled_exception_hook_unnamed_task_detached_before_start) {
 // already clear when the task completes; drop_join_handle() never reports. So whether a
 // detached task's exception reaches the hook depends on timing (seen as a flaky
 // blocking.detached_blocking_exception_reaches_hook under TSan before that test was made
-// deterministic), contrary to ARCHITECTURE.md item 8 ("never silently dropped"). Fix:
+// deterministic), contrary to the design's rule ("never silently dropped"). Fix:
 // whichever of finish()/drop_join_handle() runs second reports an unobserved exception.
 TEST(spawn, handle_dropped_after_failure_reports_exception) {
     auto rec = std::make_shared<hook_record>();

@@ -96,7 +96,7 @@ TEST(task, destroying_unstarted_task_destroys_frame) {
     EXPECT_EQ(counted::live, 0);
 }
 
-// 10 million awaits that complete at once must not grow the stack (ARCHITECTURE.md 7).
+// 10 million awaits that complete at once must not grow the stack (the stack guard, docs/design-notes.md).
 TAKO_TEST(task, ten_million_ready_awaits_do_not_overflow) {
     long sum = 0;
     for (int i = 0; i < 10'000'000; ++i) {

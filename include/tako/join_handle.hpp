@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tako/detail/task_cell.hpp"
+#include "tako/detail/wait_list.hpp"
 #include "tako/join_error.hpp"
 #include "tako/task_id.hpp"
 
@@ -144,11 +145,7 @@ public:
         // opened gate_); a stale wake leaves us suspended.
         bool await_suspend(std::coroutine_handle<> h) {
             if (detail::is_complete(handle_.task_)) {
-                if (detail::consume_budget()) {
-                    return false;
-                }
-                detail::yield_at(h);
-                return true;
+                return detail::complete_or_yield(h);
             }
             switch (
                 detail::register_join_waiter(handle_.task_, detail::record_suspension(h, gate_))) {

@@ -121,7 +121,7 @@ void destroy_frames(std::coroutine_handle<> h, promise_base& p) noexcept;
 /// A lazy coroutine producing a `T` (a value, a reference, or nothing).
 ///
 /// Destroying a task that has not finished destroys its frame and everything it awaits:
-/// this is how tako cancels work (ARCHITECTURE.md item 5).
+/// this is how tako cancels work (docs/execution-model.md, *Cancellation*).
 template <class T>
 class [[nodiscard]] task {
 public:

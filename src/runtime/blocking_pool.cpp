@@ -1,6 +1,10 @@
 #include "runtime/blocking_pool.hpp"
 
 #include <cstdio>
+#include <string>
+#include <system_error>
+
+#include "runtime/fault_injection.hpp"
 
 #include "runtime/thread_util.hpp"
 #include "time/time_driver.hpp"
@@ -25,16 +29,34 @@ void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
     try {
         // Pool threads keep the runtime's shared state alive: after a shutdown that timed
         // out they may still be running user code that spawns or wakes tasks.
+        fault::at(fault::point::blocking_thread_start);
         auto keep = core().shared_from_this();
         start_thread(
             core().config, [this, keep = std::move(keep)] { run(); },
             /*run_stop_hook=*/false)
             .detach();
     } catch (const std::exception& e) {
-        // Out of threads: the queued task waits for a busy thread (if there is one).
-        std::fprintf(stderr, "tako: blocking pool cannot start a thread: %s\n", e.what());
-        std::lock_guard relock(lock_);
-        --threads_;
+        // Out of threads: queued tasks wait for a busy thread, if there is one; if there
+        // is none, nothing would ever run them: they fail with the reason.
+        task_queue stranded;
+        {
+            std::lock_guard relock(lock_);
+            if (--threads_ == 0) {
+                while (task_header* q = queue_.pop_front()) {
+                    stranded.push_back(q);
+                }
+            }
+        }
+        if (stranded.empty()) {
+            std::fprintf(stderr, "tako: blocking pool cannot start a thread: %s\n", e.what());
+        }
+        const auto error = std::make_exception_ptr(std::system_error(
+            std::make_error_code(std::errc::resource_unavailable_try_again),
+            std::string("tako::spawn_blocking: no thread can be started to run the task (") +
+                e.what() + ")"));
+        while (task_header* q = stranded.pop_front()) {
+            fail_unstarted(q, error);
+        }
     }
 }
 

@@ -15,6 +15,8 @@ enum class point {
     pushed_from_outside,
     /// Runtime shutdown popped a task from the registry and has not cancelled it yet.
     shutdown_popped_task,
+    /// The blocking pool is about to start a thread (a hook may throw to simulate EAGAIN).
+    blocking_thread_start,
 };
 
 using hook_fn = void (*)(point);
@@ -22,13 +24,13 @@ using hook_fn = void (*)(point);
 #if defined(TAKO_FAULT_INJECTION)
 /// The installed hook (null: none). Tests set it; the library only reads it.
 extern std::atomic<hook_fn> hook;
-inline void at(point p) noexcept {
+inline void at(point p) {
     if (hook_fn h = hook.load(std::memory_order_acquire)) {
         h(p);
     }
 }
 #else
-inline void at(point) noexcept {}
+inline void at(point) {}
 #endif
 
 } // namespace tako::detail::fault

@@ -13,7 +13,7 @@ namespace tako::detail {
 
 namespace {
 
-/// Cooperative budget per scheduling (ARCHITECTURE.md item 7; Tokio's value).
+/// Cooperative budget per scheduling (Tokio's value; docs/concepts.md).
 constexpr std::uint32_t initial_budget = 128;
 /// LIFO-slot tasks run in a row after the current one, before the slot is bypassed.
 constexpr int max_lifo_polls = 3;

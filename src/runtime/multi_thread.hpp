@@ -1,5 +1,5 @@
 #pragma once
-// The work-stealing scheduler (ARCHITECTURE.md *Scheduler*).
+// The work-stealing scheduler (docs/concepts.md, *Schedulers*).
 
 #include <atomic>
 #include <cstdint>

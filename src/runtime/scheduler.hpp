@@ -121,6 +121,10 @@ void run_task(task_header* t) noexcept;
 std::size_t current_worker_index() noexcept;
 /// Shutdown: cancels `t` unless a thread is running it right now (a blocking task).
 void cancel_for_shutdown(task_header* t) noexcept;
+/// Completes a queued task that never ran with `e` as its failure (its join_handle reports
+/// it): for work that can never run, e.g. no thread can be started for it. The caller
+/// hands over the queue reference.
+void fail_unstarted(task_header* t, std::exception_ptr e) noexcept;
 /// Queues a task for the first time (state NOTIFIED with its queue reference).
 void submit_blocking(runtime_core& core, task_header* t) noexcept;
 

@@ -1,4 +1,4 @@
-// The task state machine (ARCHITECTURE.md items 2-5): running, waking, completing,
+// The task state machine (docs/execution-model.md): running, waking, completing,
 // cancelling and joining a spawned task. Every transition is one RMW on the state word.
 
 #include <cassert>
@@ -316,6 +316,23 @@ void cancel_for_shutdown(task_header* t) noexcept {
     finish(t, 0);
 }
 
+void fail_unstarted(task_header* t, std::exception_ptr e) noexcept {
+    std::uint64_t s = t->state.load(std::memory_order_relaxed);
+    do {
+        if (s & (complete | running)) {
+            release(t, 1); // cancelled meanwhile (shutdown): only our reference is left
+            return;
+        }
+    } while (!t->state.compare_exchange_weak(s, (s & ~notified) | running,
+                                             std::memory_order_acquire, std::memory_order_relaxed));
+    if (s & cancelled) {
+        cancel_frames(t);
+    } else {
+        t->root_promise->exception = std::move(e);
+    }
+    finish(t, 1);
+}
+
 void abort_task(task_header* t) noexcept {
     std::uint64_t s = t->state.load(std::memory_order_relaxed);
     std::uint64_t next = 0;
@@ -397,17 +414,11 @@ void unregister_join_waiter(task_header* t) noexcept {
     }
 }
 
-/// Ids come from a global counter in blocks of 1024 per thread, so spawning does not
-/// contend on one cache line.
+/// Ids come from one process-wide counter, so they start at 1 and follow spawn order
+/// across threads (`tokio::task::Id`). One relaxed increment per spawn.
 std::uint64_t next_task_id() noexcept {
-    static std::atomic<std::uint64_t> global{1};
-    constexpr std::uint64_t block = 1024;
-    static constinit thread_local std::uint64_t next = 0, limit = 0;
-    if (next == limit) {
-        next = global.fetch_add(block, std::memory_order_relaxed);
-        limit = next + block;
-    }
-    return next++;
+    static constinit std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 void submit_new_task(scheduler& s, task_header* t) noexcept {

@@ -1,5 +1,5 @@
 #pragma once
-// The hierarchical timing wheel (ARCHITECTURE.md *Drivers*): 6 levels of 64 slots, 1 ms per
+// The hierarchical timing wheel (docs/design-notes.md, *Time driver*): 6 levels of 64 slots, 1 ms per
 // level-0 slot, reaching 2^36 ms (about 2.2 years). Entries are intrusive; insert, cancel and
 // fire are O(1). Not synchronized: the time driver's lock guards it.
 

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// Machinery of the in-task combinators (`join`, `try_join`, `select`): N branch
-/// coroutines driven by one driver coroutine inside the calling task (ARCHITECTURE.md
-/// item 6). Each branch records where it is suspended in its own slot and is woken through
+/// coroutines driven by one driver coroutine inside the calling task
+/// (docs/execution-model.md). Each branch records where it is suspended in its own slot and is woken through
 /// its own `branch_flag`; the driver resumes exactly the branches whose flags fired.
 
 #include <array>

@@ -106,7 +106,7 @@ struct waker {
 };
 
 /// What the running thread knows about the task it is resuming. Set by the scheduler
-/// around each resumption; never read across a suspension (STYLE.md, coroutine rule 4).
+/// around each resumption; never read across a suspension (docs/execution-model.md).
 struct poll_context {
     task_header* task = nullptr;
     branch_flag* branch = nullptr;
@@ -116,7 +116,7 @@ struct poll_context {
     local_entry** locals = nullptr;
     /// Stack position when the scheduler started resuming the task (see transfer_to).
     char* stack_base = nullptr;
-    /// Cooperative budget left in this scheduling of the task (ARCHITECTURE.md item 7).
+    /// Cooperative budget left in this scheduling of the task (docs/execution-model.md).
     std::uint32_t budget = 0;
     /// The task asked to be re-queued at the back (yield_now, budget or stack exhausted).
     bool yielded = false;
@@ -146,7 +146,7 @@ enum class drop_kind : unsigned char {
     deallocate, ///< the last reference is gone: destroy the cell and free it
 };
 
-/// The type-erased part of every spawned task (ARCHITECTURE.md item 2).
+/// The type-erased part of every spawned task (docs/execution-model.md, *A task*).
 struct task_header {
     std::atomic<std::uint64_t> state{0};
     task_header* queue_next = nullptr; ///< intrusive link for run and inject queues

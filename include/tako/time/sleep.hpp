@@ -18,6 +18,7 @@
 
 #include "tako/detail/task_header.hpp"
 #include "tako/detail/timer_entry.hpp"
+#include "tako/detail/wait_list.hpp"
 #include "tako/time/instant.hpp"
 
 namespace tako::time {
@@ -89,11 +90,7 @@ private:
         if (armed_) {
             return true;
         }
-        if (detail::consume_budget()) {
-            return false; // already due
-        }
-        detail::yield_at(h);
-        return true;
+        return detail::complete_or_yield(h); // already due
     }
 
     instant deadline_;
