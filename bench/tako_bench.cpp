@@ -1,4 +1,5 @@
-// tako side of the anchor micro-benchmarks (../shared/anchors/README.md).
+// tako side of the anchor micro-benchmarks (the Tokio and Asio programs that `compare`
+// runs beside this one; bench/README.md has the commands and the table).
 //
 // Usage: tako_bench <workload> [reps=3]
 // Prints lines "<workload> tako <metric> <value>". Multi-thread runtime with WORKERS worker
@@ -12,9 +13,9 @@
 // workloads run 1 warm-up + <reps> measured iterations in the same process and runtime and
 // print the median; timers, timers_100k, idle and idle_pending run once, cold.
 //
-// Workloads: spawn_many, chained_spawn, yield_many, ping_pong, ping_pong_pairs,
-// timer_churn, timers, timers_100k, idle, idle_pending. Anything else (tako has no mpsc
-// channel yet) exits with status 2.
+// Workloads: spawn_many, chained_spawn, yield_many, ping_pong, ping_pong_pairs, mpsc,
+// mutex_contended, broadcast_fanout, timer_churn, timer_churn_parallel, timers, timers_100k,
+// idle, idle_pending. Anything else exits with status 2.
 
 #include <unistd.h>
 
@@ -35,6 +36,9 @@
 #include <utility>
 #include <vector>
 
+#include <tako/sync/broadcast.hpp>
+#include <tako/sync/mpsc.hpp>
+#include <tako/sync/mutex.hpp>
 #include <tako/tako.hpp>
 
 namespace {
@@ -192,90 +196,41 @@ double ping_pong(tako::runtime& rt, std::size_t pings, std::size_t batches) {
 }
 
 // ---- 3b. ping_pong_pairs: 1,000 persistent pairs x 100 round trips ----
+// As tokio_bench.rs: per pair, two `mpsc::channel::<u64>(1)`; task B receives on the first
+// and sends the value back on the second, task A sends round numbers and awaits each reply.
+// Each task owns its ends (moved in), so they are dropped when the task ends.
 
-/// A bounded channel of capacity 1, standing in for tokio's `mpsc::channel::<u64>(1)`
-/// until tako has an mpsc channel.
-///
-/// What it uses: one slot guarded by a `tako::detail::spin_lock`, and two
-/// `tako::sync::notify`: `item_ready` (a value is in the slot) and `space_ready` (the slot
-/// was emptied). `send` waits while the slot is full; `recv` waits while it is empty.
-/// Each side re-checks the slot after waking, and `notify_one` stores a permit when nobody
-/// waits, so a notification sent between the check and the wait is not lost. This is the
-/// same work per message as tokio's bounded mpsc (a permit acquired by the sender,
-/// released by the receiver, one waker each way), without its block list; it is
-/// multi-producer safe like tokio's, though each pair here has one sender.
-///
-/// Cancel safety: a `send` cancelled while waiting for space has not stored its value; a
-/// `recv` cancelled while waiting has not taken one. Both notify awaiters unlink in their
-/// destructors.
-template <class T>
-class bounded1 {
-public:
-    tako::task<> send(T v) {
-        while (!try_put(v)) {
-            co_await space_ready_.notified();
-        }
-        item_ready_.notify_one();
-    }
+namespace mpsc = tako::sync::mpsc;
 
-    tako::task<T> recv() {
-        for (;;) {
-            if (std::optional<T> v = try_take()) {
-                space_ready_.notify_one();
-                co_return std::move(*v);
-            }
-            co_await item_ready_.notified();
-        }
-    }
-
-private:
-    bool try_put(T& v) {
-        std::lock_guard guard(lock_);
-        if (slot_) {
-            return false;
-        }
-        slot_.emplace(std::move(v));
-        return true;
-    }
-    std::optional<T> try_take() {
-        std::lock_guard guard(lock_);
-        std::optional<T> v;
-        v.swap(slot_);
-        return v;
-    }
-
-    tako::detail::spin_lock lock_;
-    std::optional<T> slot_;
-    tako::sync::notify item_ready_;
-    tako::sync::notify space_ready_;
-};
-
-using pair_channel = bounded1<std::uint64_t>;
-
-// Both tasks of a pair share the two channels (tokio moves one end of each into each task).
-tako::task<> pair_b(std::shared_ptr<pair_channel> a, std::shared_ptr<pair_channel> b,
+tako::task<> pair_b(mpsc::receiver<std::uint64_t> arx, mpsc::sender<std::uint64_t> btx,
                     std::size_t rounds) {
     for (std::size_t i = 0; i < rounds; ++i) {
-        std::uint64_t v = co_await a->recv();
-        co_await b->send(v);
+        auto v = co_await arx.recv();
+        auto sent = co_await btx.send(v.value()); // tokio: .unwrap()
+        if (!sent) {
+            std::abort();
+        }
     }
 }
 
-tako::task<> pair_a(std::shared_ptr<pair_channel> a, std::shared_ptr<pair_channel> b,
+tako::task<> pair_a(mpsc::sender<std::uint64_t> atx, mpsc::receiver<std::uint64_t> brx,
                     std::size_t rounds) {
     for (std::uint64_t i = 0; i < rounds; ++i) {
-        co_await a->send(i);
-        (void)co_await b->recv();
+        auto sent = co_await atx.send(i);
+        if (!sent) {
+            std::abort();
+        }
+        (void)(co_await brx.recv()).value();
     }
     count_down();
 }
 
 tako::task<> pairs_spawner(std::size_t pairs, std::size_t rounds) {
     for (std::size_t i = 0; i < pairs; ++i) {
-        auto a = std::make_shared<pair_channel>();
-        auto b = std::make_shared<pair_channel>();
-        detach(tako::spawn(pair_b(a, b, rounds)));
-        detach(tako::spawn(pair_a(std::move(a), std::move(b), rounds)));
+        auto [atx, arx] = mpsc::channel<std::uint64_t>(1);
+        auto [btx, brx] = mpsc::channel<std::uint64_t>(1);
+        detach(tako::spawn(pair_b(std::move(arx), std::move(btx), rounds)));
+        detach(tako::spawn(pair_a(std::move(atx), std::move(brx), rounds)));
     }
     co_return;
 }
@@ -303,6 +258,76 @@ double chained_spawn(tako::runtime& rt, std::size_t n) {
     arm(1);
     const auto t0 = clock_type::now();
     detach(rt.spawn(chain(n)));
+    wait_done();
+    return since(t0);
+}
+
+// ---- 5. mpsc: 4 producers x 250,000 u64 into one bounded channel (capacity 1,024) ----
+// As tokio_bench.rs: the spawner makes the channel, spawns one task per producer (each with
+// its own sender copy), drops its own sender and spawns one consumer task that sums
+// exactly producers * per values and then notifies the main thread.
+
+tako::task<> mpsc_producer(mpsc::sender<std::uint64_t> tx, std::size_t per) {
+    for (std::uint64_t i = 0; i < per; ++i) {
+        auto sent = co_await tx.send(i);
+        if (!sent) {
+            std::abort(); // tokio: .unwrap()
+        }
+    }
+}
+
+tako::task<> mpsc_consumer(mpsc::receiver<std::uint64_t> rx, std::size_t total) {
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < total; ++i) {
+        sum += (co_await rx.recv()).value(); // tokio: .unwrap()
+    }
+    // Keep the sum alive (tokio: read_volatile).
+    const volatile std::uint64_t keep = sum;
+    (void)keep;
+    notify_done();
+}
+
+tako::task<> mpsc_spawner(std::size_t producers, std::size_t per, std::size_t capacity) {
+    auto [tx, rx] = mpsc::channel<std::uint64_t>(capacity);
+    for (std::size_t p = 0; p < producers; ++p) {
+        detach(tako::spawn(mpsc_producer(tx, per)));
+    }
+    { auto dropped = std::move(tx); }
+    detach(tako::spawn(mpsc_consumer(std::move(rx), producers * per)));
+    co_return;
+}
+
+double mpsc_bench(tako::runtime& rt, std::size_t producers, std::size_t per, std::size_t capacity) {
+    arm(1);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(mpsc_spawner(producers, per, capacity)));
+    wait_done();
+    return since(t0);
+}
+
+// ---- 5b. mutex_contended: 100 tasks x 10,000 lock / increment / unlock of one mutex ----
+// As tokio_bench.rs: one shared async mutex (a shared_ptr, Tokio's Arc), each task locks,
+// increments and unlocks in a loop, then counts down the latch.
+
+tako::task<> mutex_locker(std::shared_ptr<tako::sync::mutex<std::uint64_t>> m, std::size_t per) {
+    for (std::size_t i = 0; i < per; ++i) {
+        *co_await m->lock() += 1;
+    }
+    count_down();
+}
+
+tako::task<> mutex_spawner(std::size_t tasks, std::size_t per) {
+    auto m = std::make_shared<tako::sync::mutex<std::uint64_t>>(0);
+    for (std::size_t t = 0; t < tasks; ++t) {
+        detach(tako::spawn(mutex_locker(m, per)));
+    }
+    co_return;
+}
+
+double mutex_contended(tako::runtime& rt, std::size_t tasks, std::size_t per) {
+    arm(tasks);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(mutex_spawner(tasks, per)));
     wait_done();
     return since(t0);
 }
@@ -413,6 +438,54 @@ double timer_churn_parallel(tako::runtime& rt, std::size_t n, std::size_t tasks)
     for (std::size_t i = 0; i < tasks; ++i) {
         detach(rt.spawn(tako::unconstrained(churner(n / tasks))));
     }
+    wait_done();
+    return since(t0);
+}
+
+// ---- 9. broadcast_fanout: 1 sender, 100 receivers, 10,000 u64, capacity 1,024 ----
+// As tokio_bench.rs: the first receiver is dropped at once (`let (tx, _) = ...`), each
+// subscribed receiver task receives every value (a lag or a close aborts, as Tokio's
+// unwrap panics) and bumps a shared delivery count; before every 256th value the sender
+// yields until every value sent so far reached every receiver, so nobody lags.
+
+std::atomic<std::size_t> fanout_delivered{0};
+
+tako::task<> fanout_receiver(tako::sync::broadcast::receiver<std::uint64_t> rx, std::size_t msgs) {
+    for (std::size_t i = 0; i < msgs; ++i) {
+        auto v = co_await rx.recv();
+        if (!v) {
+            std::fprintf(stderr, "broadcast_fanout: receive failed\n");
+            std::abort();
+        }
+        fanout_delivered.fetch_add(1, std::memory_order_relaxed);
+    }
+    count_down();
+}
+
+tako::task<> fanout_sender(std::size_t receivers, std::size_t msgs) {
+    auto [tx, first] = tako::sync::broadcast::channel<std::uint64_t>(1024);
+    { auto dropped = std::move(first); }
+    for (std::size_t r = 0; r < receivers; ++r) {
+        detach(tako::spawn(fanout_receiver(tx.subscribe(), msgs)));
+    }
+    for (std::size_t i = 0; i < msgs; ++i) {
+        if (i % 256 == 0) {
+            while (fanout_delivered.load(std::memory_order_acquire) < i * receivers) {
+                co_await tako::yield_now();
+            }
+        }
+        if (!tx.send(i)) {
+            std::fprintf(stderr, "broadcast_fanout: send failed\n");
+            std::abort();
+        }
+    }
+}
+
+double broadcast_fanout(tako::runtime& rt, std::size_t receivers, std::size_t msgs) {
+    arm(receivers);
+    fanout_delivered.store(0);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(fanout_sender(receivers, msgs)));
     wait_done();
     return since(t0);
 }
@@ -528,6 +601,15 @@ int run(const std::string& w, int reps) {
         const std::size_t pairs = 1000, rounds = 100;
         const double t = median_of(reps, [&] { return ping_pong_pairs(rt, pairs, rounds); });
         out(W, "round_trips_per_s", static_cast<double>(pairs * rounds) / t);
+    } else if (w == "mpsc") {
+        const std::size_t producers = 4, per = 250'000, capacity = 1024;
+        const double t = median_of(reps, [&] { return mpsc_bench(rt, producers, per, capacity); });
+        out(W, "msgs_per_s", static_cast<double>(producers * per) / t);
+    } else if (w == "mutex_contended") {
+        const std::size_t tasks = 100;
+        const std::size_t per = 10'000;
+        const double t = median_of(reps, [&] { return mutex_contended(rt, tasks, per); });
+        out(W, "locks_per_s", static_cast<double>(tasks * per) / t);
     } else if (w == "chained_spawn") {
         const std::size_t n = 1'000'000;
         const double t = median_of(reps, [&] { return chained_spawn(rt, n); });
@@ -546,6 +628,10 @@ int run(const std::string& w, int reps) {
         const std::size_t tasks = rt.metrics().num_workers;
         const double t = median_of(reps, [&] { return timer_churn_parallel(rt, n, tasks); });
         out(W, "timeouts_per_s", static_cast<double>(n) / t);
+    } else if (w == "broadcast_fanout") {
+        const std::size_t receivers = 100, msgs = 10'000;
+        const double t = median_of(reps, [&] { return broadcast_fanout(rt, receivers, msgs); });
+        out(W, "deliveries_per_s", static_cast<double>(receivers * msgs) / t);
     } else if (w == "idle" || w == "idle_pending") {
         const double b = idle(rt, 100'000, w == "idle_pending", idle_senders);
         out(W, "rss_bytes_per_task", b);

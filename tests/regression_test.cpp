@@ -164,6 +164,37 @@ TEST(regression, waker_read_after_its_gate_opened) {
     select_then_oneshot_under_notify_waiters(1);
 }
 
+// Found while building join_all: waker::fire() marks the branch flags and then opens the
+// gate. A driver polling in between consumed the flag, found the gate closed and took it
+// for a stale wake; the wake that followed found no flag, and the join hung.
+TEST(regression, branch_flag_consumed_before_its_gate_opened) {
+    const bool finished = tako_test::finishes_within(
+        [] {
+            runtime rt = mt(2).build();
+            rt.block_on([]() -> tako::task<void> {
+                const auto end = std::chrono::steady_clock::now() + stress_time();
+                while (std::chrono::steady_clock::now() < end) {
+                    auto [t0, r0] = tako::sync::oneshot::channel<int>();
+                    auto [t1, r1] = tako::sync::oneshot::channel<int>();
+                    auto [t2, r2] = tako::sync::oneshot::channel<int>();
+                    auto [t3, r3] = tako::sync::oneshot::channel<int>();
+                    auto send = [](tako::sync::oneshot::sender<int> tx) -> tako::task<void> {
+                        (void)tx.send(1);
+                        co_return;
+                    };
+                    tako::spawn(send, std::move(t0)).detach();
+                    tako::spawn(send, std::move(t1)).detach();
+                    tako::spawn(send, std::move(t2)).detach();
+                    tako::spawn(send, std::move(t3)).detach();
+                    (void)co_await tako::join(std::move(r0), std::move(r1), std::move(r2),
+                                              std::move(r3));
+                }
+            }());
+        },
+        60s);
+    EXPECT_TRUE(finished) << "a join of four receivers hung";
+}
+
 // The same race with a sleep as the next wait: a stale wake must not end it early.
 TEST(regression, stale_wake_ends_sleep_early) {
     runtime rt = mt(2).build();

@@ -8,8 +8,12 @@
 /// ```
 ///
 /// `spawn` takes a `task<T>` by value, or a callable returning one, optionally with
-/// arguments. A callable (and its arguments) is moved into the task and destroyed when the
-/// task ends, so lambda captures and arguments stay valid for the whole body. Pass the
+/// arguments. A callable is moved into the task and destroyed when the task ends, so lambda
+/// captures stay valid for the whole body. Note: the coroutine's by-value parameters (and
+/// so `spawn(f, args...)`'s arguments, which become them) live in its frame, which is freed
+/// when the result is taken (the join) or the join_handle is dropped, not when the body
+/// returns: move a permit or guard out of a parameter into a local
+/// (`auto held = std::move(p);`) if it must be released when the body ends. Pass the
 /// lambda itself, not the task it returns, whenever it captures anything: a lambda
 /// *called* to make a task dies at the end of the statement, and its captures with it.
 ///

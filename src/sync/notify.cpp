@@ -9,6 +9,12 @@ namespace tako::sync {
 // touches a destroyed awaiter. A node is fired (its gate opened) only after it is unlinked
 // and its state set, since the awaiting task may resume and destroy it at once.
 
+notify::~notify() {
+    // A woken task can resume (its gate is open) while the notifier still holds lock_;
+    // taking it once here waits until the notifier is done with this object.
+    std::lock_guard guard(lock_);
+}
+
 detail::task_ref notify::fire_one(bool newest) noexcept {
     detail::wait_node* n = newest ? waiters_.pop_back() : waiters_.pop_front();
     if (n == nullptr) {
@@ -45,32 +51,14 @@ void notify::notify_waiters() noexcept {
     // Every waiter moves to a local list at once (so waiters arriving meanwhile are not
     // woken); it is fired in batches, unlocking to wake each batch. An awaiter destroyed
     // meanwhile unlinks itself from the local list under the lock.
-    detail::wait_list batch;
     std::unique_lock guard(lock_);
     epoch_.store(epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    batch.splice_back(waiters_);
-    for (;;) {
-        detail::wake_list wakes;
-        while (!wakes.full()) {
-            detail::wait_node* n = batch.pop_front();
-            if (n == nullptr) {
-                break;
-            }
-            awaiter& a = awaiter::of(n);
-            const bool awaited = a.state() == awaiter::waiting;
-            a.set_state(awaiter::fired_all);
-            if (awaited) {
-                wakes.push(n->fire());
-            }
-        }
-        const bool more = !batch.empty();
-        guard.unlock();
-        wakes.wake_all();
-        if (!more) {
-            return;
-        }
-        guard.lock();
-    }
+    detail::fire_all(guard, waiters_, [](detail::wait_node& n) noexcept {
+        awaiter& a = awaiter::of(&n);
+        const bool awaited = a.state() == awaiter::waiting;
+        a.set_state(awaiter::fired_all);
+        return awaited; // an enabled, unawaited one completes when it is awaited
+    });
 }
 
 notify::awaiter::awaiter(notify& n) noexcept

@@ -232,7 +232,14 @@ struct branch_set {
             return b.done;
         }
         if (!b.resume.ready()) {
-            return false; // a stale wake: the branch's current leaf has not fired
+            // A stale flag, or the current leaf's waker::fire() is between marking the
+            // flags and opening its gate (the gate is its last write). Put the flags back,
+            // this branch's and the enclosing ones', so the wake that follows the fire
+            // resumes the branch; a stale flag only costs a re-poll on later wakes.
+            for (branch_flag* f = &b.flag; f != nullptr; f = f->parent) {
+                f->fired.store(true, std::memory_order_release);
+            }
+            return false;
         }
         resume_branch(b);
         b.done = done_at(i, std::make_index_sequence<size>{});

@@ -21,9 +21,11 @@
 /// if (node_.is_linked()) node_.unlink();
 /// ```
 
-#include <array>
 #include <coroutine>
 #include <cstddef>
+#include <mutex>
+#include <new>
+#include <utility>
 
 #include "tako/detail/task_header.hpp"
 
@@ -137,20 +139,64 @@ public:
     ~wake_list() { wake_all(); }
 
     [[nodiscard]] bool full() const noexcept { return size_ == capacity; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     /// Precondition: not full.
-    void push(task_ref r) noexcept { refs_[size_++] = std::move(r); }
+    void push(task_ref r) noexcept { ::new (slot(size_++)) task_ref(std::move(r)); }
     /// Wakes (schedules) every collected task. Call it with no lock held.
     void wake_all() noexcept {
         for (std::size_t i = 0; i < size_; ++i) {
-            std::move(refs_[i]).wake();
+            task_ref* r = std::launder(slot(i));
+            std::move(*r).wake();
+            r->~task_ref();
         }
         size_ = 0;
     }
 
 private:
-    std::array<task_ref, capacity> refs_{};
+    // Raw storage: building an empty list costs one store, not 32 (it is made on every
+    // release of a contended primitive).
+    task_ref* slot(std::size_t i) noexcept { return reinterpret_cast<task_ref*>(storage_) + i; }
+    alignas(task_ref) unsigned char storage_[capacity * sizeof(task_ref)];
     std::size_t size_ = 0;
 };
+
+/// Fires every node of `waiters`, waking their tasks in batches of `wake_list::capacity`:
+/// fire under the lock, unlock, wake, lock again. The nodes move to a local list first, so
+/// a node linked meanwhile waits for the next event, and an awaiter destroyed meanwhile
+/// unlinks itself from the local list under the same lock. `prepare(node)` runs under the
+/// lock just before a node is fired (tell its awaiter the outcome there); a node for which
+/// it returns false is taken off the list but not fired (e.g. it has no waker yet).
+/// Called with `guard` locked; returns with it unlocked.
+template <class Lock, class Prepare>
+void fire_all(std::unique_lock<Lock>& guard, wait_list& waiters, Prepare prepare) noexcept {
+    wait_list batch;
+    batch.splice_back(waiters);
+    for (;;) {
+        wake_list wakes;
+        while (!wakes.full()) {
+            wait_node* n = batch.pop_front();
+            if (n == nullptr) {
+                break;
+            }
+            if (prepare(*n)) {
+                wakes.push(n->fire()); // unlinked and told: from here it is its task's
+            }
+        }
+        const bool more = !batch.empty();
+        guard.unlock();
+        wakes.wake_all();
+        if (!more) {
+            return;
+        }
+        guard.lock();
+    }
+}
+
+/// `fire_all` for waiters that need no outcome but the wake.
+template <class Lock>
+void fire_all(std::unique_lock<Lock>& guard, wait_list& waiters) noexcept {
+    fire_all(guard, waiters, [](wait_node&) noexcept { return true; });
+}
 
 /// The step every leaf awaiter takes when its result is ready in `await_suspend`: complete
 /// now (return false: do not suspend) if the task's cooperative budget allows, else

@@ -28,8 +28,10 @@ public:
     notify() noexcept = default;
     notify(const notify&) = delete;
     notify& operator=(const notify&) = delete;
-    /// Precondition: no task is waiting (their awaiters hold a reference to this).
-    ~notify() = default;
+    /// Precondition: no task is waiting (their awaiters hold a reference to this). A task
+    /// woken by this notify may destroy it at once: the destructor waits until the
+    /// notifier has released its lock.
+    ~notify();
 
     /// Wakes the longest-waiting task, or stores a permit (at most one) if none waits.
     void notify_one() noexcept;

@@ -5,7 +5,7 @@
 ///
 /// ```cpp
 /// auto [tx, rx] = tako::sync::oneshot::channel<int>();
-/// tako::spawn([tx = std::move(tx)]() mutable -> tako::task<> { tx.send(42); co_return; });
+/// tako::spawn([tx = std::move(tx)]() mutable -> tako::task<> { (void)tx.send(42); co_return; });
 /// auto v = co_await rx;    // std::expected<int, tako::sync::oneshot::recv_error>
 /// ```
 
@@ -81,8 +81,9 @@ public:
     ~sender() { close(); }
 
     /// Sends `value`, consuming the sender. If the receiver is gone the value comes back
-    /// as the error. Never blocks; wakes the receiver.
-    std::expected<void, T> send(T value) {
+    /// as the error. Never blocks; wakes the receiver. `[[nodiscard]]`: a failed send hands
+    /// the value back, so ignoring the result is spelled `(void)tx.send(v)`.
+    [[nodiscard]] std::expected<void, T> send(T value) {
         auto* s = std::exchange(state_, nullptr);
         if (s == nullptr) {
             return std::unexpected(std::move(value)); // already used
