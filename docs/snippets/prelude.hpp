@@ -27,7 +27,6 @@ void do_work();
 
 extern tako::join_set<int>& set;
 extern tako::sync::notify& stop;
-extern tako::sync::notify& shutdown;
 extern tako::sync::oneshot::receiver<int>& rx;
 extern std::string name, p, x, y;
 extern std::vector<std::string> urls, fields;

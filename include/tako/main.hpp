@@ -16,7 +16,8 @@
 /// `task<int>` (the exit status) or `task<void>` (exit status 0). An exception escaping
 /// `fn` is printed to stderr with its `what()` and the exit status is 1; a failed
 /// `join_handle` result accessed with `.value()` prints the task's own error, and
-/// `tako::unwrap` rethrows the task's original exception.
+/// `tako::unwrap` rethrows the task's original exception. Every driver is enabled (I/O and
+/// time), as `#[tokio::main]` does.
 
 #include <cstdio>
 #include <exception>
@@ -48,7 +49,7 @@ auto call_main(Fn& fn, int argc, char** argv) {
 template <class Fn>
 int run_main(runtime::builder builder, Fn fn, int argc, char** argv) noexcept {
     try {
-        runtime rt = builder.build();
+        runtime rt = builder.enable_all().build(); // every driver, as #[tokio::main]
         using result = typename decltype(call_main(fn, argc, argv))::value_type;
         // The callable is stored in the task, so the references it holds stay valid.
         auto body = [&fn, argc, argv] { return call_main(fn, argc, argv); };

@@ -192,9 +192,17 @@ public:
     /// current_thread only: start with the clock paused (`tako::time::pause`), so timers in
     /// tests complete as soon as every task is idle, without really sleeping.
     builder& start_paused(bool paused);
-    /// Enables the I/O and time drivers (all drivers are always on today; kept for Tokio
-    /// users' muscle memory).
-    builder& enable_all() noexcept { return *this; }
+    /// Enables the I/O driver (epoll): sockets, `io::async_fd`. Without it, creating one
+    /// fails with `tako::io::errc::io_disabled`. `runtime()`, `TAKO_MAIN` and `TAKO_TEST`
+    /// enable it; a builder does not, as Tokio's.
+    builder& enable_io() noexcept {
+        config_.enable_io = true;
+        return *this;
+    }
+    /// The time driver is always on (kept for Tokio users' muscle memory).
+    builder& enable_time() noexcept { return *this; }
+    /// Enables every driver (`enable_io()` and `enable_time()`).
+    builder& enable_all() noexcept { return enable_io().enable_time(); }
 
     /// Builds the runtime; worker threads start at once. Throws `std::invalid_argument`
     /// for a zero worker count or interval, `std::system_error` if threads can't start.
@@ -213,6 +221,7 @@ public:
         unhandled_exception_hook on_unhandled_exception;
         std::optional<std::uint64_t> shuffle_seed;
         bool start_paused = false;
+        bool enable_io = false;
     };
 
 private:

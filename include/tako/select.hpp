@@ -4,7 +4,7 @@
 /// (Tokio's `select!`), inside the calling task.
 ///
 /// ```cpp
-/// auto r = co_await tako::select(rx, shutdown.notified());   // rx: a oneshot receiver
+/// auto r = co_await tako::select(rx, stop.notified());   // rx: a oneshot receiver
 /// if (r.index() == 0) { /* std::get<0>(r) is the receive result */ }
 /// ```
 /// The result is a `std::variant` whose index says which argument won (`std::monostate`

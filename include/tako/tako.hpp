@@ -3,6 +3,7 @@
 /// Everything tako offers, in one include.
 
 #include "tako/blocking.hpp"
+#include "tako/io/result.hpp"
 #include "tako/join.hpp"
 #include "tako/join_all.hpp"
 #include "tako/join_error.hpp"
@@ -10,6 +11,10 @@
 #include "tako/join_set.hpp"
 #include "tako/local_set.hpp"
 #include "tako/main.hpp"
+#include "tako/net/lookup_host.hpp"
+#include "tako/net/socket_address.hpp"
+#include "tako/net/tcp_listener.hpp"
+#include "tako/net/tcp_stream.hpp"
 #include "tako/runtime.hpp"
 #include "tako/select.hpp"
 #include "tako/spawn.hpp"

@@ -17,7 +17,8 @@
 /// `seed`. GoogleTest's `ASSERT_*` macros `return`, which a coroutine cannot: use `EXPECT_*`,
 /// or the `TAKO_CO_ASSERT*` macros, which record a fatal failure (as `ASSERT_*` does) and
 /// `co_return` from the body (so they work in any coroutine returning `task<void>`):
-/// `TAKO_CO_ASSERT(cond)`, and `TAKO_CO_ASSERT_EQ`, `_NE`, `_LT`, `_LE`, `_GT`, `_GE` taking
+/// `TAKO_CO_ASSERT(cond)` (also spelled `_TRUE`), `TAKO_CO_ASSERT_FALSE(cond)`, and
+/// `TAKO_CO_ASSERT_EQ`, `_NE`, `_LT`, `_LE`, `_GT`, `_GE` taking
 /// `(a, b)`, which print both values on failure (with `testing::PrintToString`). Each is one
 /// statement, safe in an unbraced `if`/`else`, and takes an extra message with `<<`.
 
@@ -69,7 +70,7 @@ inline void run(task<void> (*body)(), const options& opts) {
     if (opts.start_paused) {
         b.start_paused(true);
     }
-    runtime rt = b.build();
+    runtime rt = b.enable_all().build();
     rt.block_on(body());
 }
 
@@ -197,6 +198,13 @@ inline ::testing::AssertionResult check(bool value, const char* text) {
 #define TAKO_CO_ASSERT(...)                                                                        \
     TAKO_CO_ASSERT_RESULT_(                                                                        \
         ::tako::testing::detail::check(static_cast<bool>(__VA_ARGS__), #__VA_ARGS__))
+
+/// `TAKO_CO_ASSERT` under GoogleTest's names.
+#define TAKO_CO_ASSERT_TRUE(...) TAKO_CO_ASSERT(__VA_ARGS__)
+/// Fails the test and leaves the coroutine body when the condition is true.
+#define TAKO_CO_ASSERT_FALSE(...)                                                                  \
+    TAKO_CO_ASSERT_RESULT_(                                                                        \
+        ::tako::testing::detail::check(!static_cast<bool>(__VA_ARGS__), "!(" #__VA_ARGS__ ")"))
 
 /// Fails the test and leaves the coroutine body unless `a == b`; prints both values.
 #define TAKO_CO_ASSERT_EQ(a, b)                                                                    \

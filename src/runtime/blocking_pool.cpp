@@ -16,6 +16,9 @@ blocking_pool::blocking_pool(runtime_core& core) : scheduler(core) {}
 void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
     std::unique_lock guard(lock_);
     queue_.push_back(t);
+    // Queued or running blocking work might still wake someone: a paused clock must not
+    // jump meanwhile. Allowed again when the task has run (or failed unstarted).
+    core().time->inhibit_auto_advance();
     if (idle_ > pending_notifies_) {
         ++pending_notifies_;
         work_cv_.notify_one();
@@ -56,6 +59,7 @@ void blocking_pool::schedule(task_header* t, bool /*yield*/) noexcept {
                 e.what() + ")"));
         while (task_header* q = stranded.pop_front()) {
             fail_unstarted(q, error);
+            core().time->allow_auto_advance();
         }
     }
 }
@@ -70,6 +74,7 @@ void blocking_pool::run() noexcept {
             guard.unlock();
             tls_poll.budget = 128;
             run_task(t);
+            core().time->allow_auto_advance();
             guard.lock();
             continue;
         }
@@ -77,11 +82,6 @@ void blocking_pool::run() noexcept {
             break;
         }
         ++idle_;
-        if (core().time->paused()) {
-            // A paused clock waits for blocking work before it jumps ahead (busy() is
-            // false from here on): let the parked runtime thread re-check.
-            core().time->unpark();
-        }
         const bool woken = work_cv_.wait_for(guard, keep_alive,
                                              [&] { return pending_notifies_ > 0 || shutdown_; });
         --idle_;
@@ -118,11 +118,6 @@ void blocking_pool::shutdown(std::optional<std::chrono::nanoseconds> timeout) no
 std::size_t blocking_pool::num_threads() noexcept {
     std::lock_guard guard(lock_);
     return threads_;
-}
-
-bool blocking_pool::busy() noexcept {
-    std::lock_guard guard(lock_);
-    return threads_ > idle_ || !queue_.empty();
 }
 
 std::size_t blocking_pool::num_idle_threads() noexcept {

@@ -24,8 +24,6 @@ public:
     void shutdown(std::optional<std::chrono::nanoseconds> timeout) noexcept;
 
     [[nodiscard]] std::size_t num_threads() noexcept;
-    /// True while some thread runs (or is about to run) blocking work.
-    [[nodiscard]] bool busy() noexcept;
     [[nodiscard]] std::size_t num_idle_threads() noexcept;
 
 private:

@@ -1,8 +1,8 @@
 #pragma once
 // What schedulers park on. A driver blocks the parking thread until it is unparked or a
-// timeout passes, processing its events (timers, readiness) before it returns. Today the
-// only driver is `thread_parker`; the time and I/O drivers implement the same interface,
-// and the schedulers do not change when they arrive.
+// timeout passes, processing its events (timers, readiness) before it returns. The drivers
+// form a stack (docs/io-driver.md): the time driver wraps the I/O driver, or a
+// `thread_parker` when I/O is off; the runtime composes it in one place (runtime.cpp).
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +20,9 @@ public:
     virtual void park(std::optional<std::chrono::nanoseconds> timeout) noexcept = 0;
     /// Wakes the parked thread, or the next one to park. Any thread.
     virtual void unpark() noexcept = 0;
+    /// The runtime shuts down: fail what waits on the driver's resources, refuse new ones,
+    /// and shut the inner driver down. Idempotent.
+    virtual void shutdown() noexcept {}
 };
 
 /// Parks one thread on a futex.

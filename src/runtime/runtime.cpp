@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "io/io_driver.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/current_thread.hpp"
 #include "runtime/driver.hpp"
@@ -123,12 +124,19 @@ scheduler& current_scheduler(const char* what) {
 runtime_core::runtime_core(runtime::builder::config cfg)
     : config(std::move(cfg)), registry(resolve_workers(config) * 4) {
     blocking = std::make_unique<blocking_pool>(*this);
+    // The driver stack, composed here only: time → I/O (or a thread parker) .
+    std::shared_ptr<driver> bottom;
+    if (config.enable_io) {
+        io = std::make_shared<io_driver>();
+        bottom = io;
+    } else {
+        bottom = std::make_shared<thread_parker>();
+    }
     // One timer shard per worker, plus shard 0 for every other thread.
     const std::size_t shards =
         config.flavor == runtime_flavor::multi_thread ? resolve_workers(config) + 1 : 1;
-    time = std::make_unique<time_driver>(
-        config.start_paused, shards, [] { return current_worker_index() + 1; },
-        [this] { return blocking->busy(); });
+    time = std::make_unique<time_driver>(std::move(bottom), config.start_paused, shards,
+                                         []() noexcept { return current_worker_index() + 1; });
     if (config.flavor == runtime_flavor::current_thread) {
         main = std::make_unique<current_thread_scheduler>(*this);
     } else {
@@ -168,6 +176,9 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
     }
     if (first) {
         blocking->shutdown(timeout);
+        // Resources that outlive their tasks (a socket kept outside the runtime) now fail
+        // their operations with runtime_shut_down instead of waiting forever.
+        time->shutdown();
     }
     // Every task is complete, so no new wake can start a push; wait for the pushes in
     // flight (their scheduler must outlive them), then drain what they queued.
@@ -292,7 +303,7 @@ enter_guard::~enter_guard() {
 
 // ---------------------------------------------------------------- runtime
 
-runtime::runtime() : runtime(builder::multi_thread().build()) {}
+runtime::runtime() : runtime(builder::multi_thread().enable_all().build()) {}
 runtime::runtime(runtime&&) noexcept = default;
 runtime& runtime::operator=(runtime&& other) noexcept {
     if (this != &other) {

@@ -21,6 +21,7 @@ namespace tako::detail {
 
 class runtime_core;
 class time_driver;
+class io_driver;
 
 /// Owns run queues. `schedule` receives a task that carries one queue reference.
 ///
@@ -95,7 +96,9 @@ public:
 
     const runtime::builder::config config;
     task_registry registry;
-    /// What every scheduler of this runtime parks on: timers plus a futex parker.
+    /// The I/O driver (null when I/O is off). Shared: every io_source keeps it alive.
+    std::shared_ptr<io_driver> io;
+    /// The top of the driver stack every scheduler of this runtime parks on.
     std::unique_ptr<time_driver> time;
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;

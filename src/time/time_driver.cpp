@@ -7,11 +7,9 @@ namespace tako::detail {
 
 using namespace std::chrono;
 
-time_driver::time_driver(bool start_paused, std::size_t shards,
-                         std::function<std::size_t()> shard_hint,
-                         std::function<bool()> blocking_busy)
-    : start_(clock::now()), shard_hint_(std::move(shard_hint)),
-      blocking_busy_(std::move(blocking_busy)) {
+time_driver::time_driver(std::shared_ptr<driver> inner, bool start_paused, std::size_t shards,
+                         std::size_t (*shard_hint)() noexcept)
+    : inner_(std::move(inner)), start_(clock::now()), shard_hint_(shard_hint) {
     shards_.reserve(shards);
     for (std::size_t i = 0; i < shards; ++i) {
         shards_.push_back(std::make_unique<timer_shard>());
@@ -82,7 +80,7 @@ bool time_driver::arm(timer_entry& e, clock::time_point deadline, waker w) noexc
     // seq_cst pairs with park(): either it sees this entry when it plans, or we see that it
     // is planning (max) or sleeping past this deadline, and unpark it. 0: nobody sleeps.
     if (tick < next_wake_.load(std::memory_order_seq_cst)) {
-        parker_.unpark();
+        inner_->unpark();
     }
     return true;
 }
@@ -145,16 +143,16 @@ void time_driver::park(std::optional<nanoseconds> timeout) noexcept {
     const bool has_timer = next != ~std::uint64_t{0};
     if (paused()) {
         const bool zero = timeout && timeout->count() <= 0;
-        if (!zero && has_timer && !(blocking_busy_ && blocking_busy_())) {
+        if (!zero && has_timer && inhibit_.load(std::memory_order_acquire) == 0) {
             // Idle with a paused clock: jump to the next deadline instead of sleeping.
             const auto target = time_of(next);
             const auto current = now();
             if (target > current) {
                 frozen_.fetch_add((target - current).count(), std::memory_order_acq_rel);
             }
-            parker_.park(nanoseconds(0));
+            inner_->park(nanoseconds(0));
         } else {
-            parker_.park(timeout);
+            inner_->park(timeout);
         }
     } else {
         std::optional<nanoseconds> wait = timeout;
@@ -165,7 +163,7 @@ void time_driver::park(std::optional<nanoseconds> timeout) noexcept {
                 wait = bounded;
             }
         }
-        parker_.park(wait);
+        inner_->park(wait);
     }
     next_wake_.store(0, std::memory_order_seq_cst); // nobody sleeps on the driver now
     fire_expired();

@@ -1,12 +1,12 @@
 #pragma once
-// The time driver: a timer wheel plus a clock, wrapped around the parker the schedulers
-// park on. Parking sleeps until the next deadline (or an unpark), then fires what expired.
-// The clock can be paused for tests; while paused and idle, time jumps to the next deadline
-// (not while blocking-pool work runs, which might still wake someone).
+// The time driver: a timer wheel plus a clock, wrapped around an inner driver (the I/O
+// driver, or a thread parker when I/O is off). Parking parks the inner driver until the
+// next deadline (or an unpark), then fires what expired. The clock can be paused for tests;
+// while paused and idle, time jumps to the next deadline — not while auto-advance is
+// inhibited (blocking-pool work runs and might still wake someone).
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,13 +31,21 @@ public:
     using clock = std::chrono::steady_clock;
 
     /// `shards`: wheels (one per worker plus one for other threads); `shard_hint` gives
-    /// the calling thread's shard index; `blocking_busy` says whether blocking-pool work
-    /// runs (it inhibits auto-advance of a paused clock).
-    time_driver(bool start_paused, std::size_t shards, std::function<std::size_t()> shard_hint,
-                std::function<bool()> blocking_busy);
+    /// the calling thread's shard index.
+    time_driver(std::shared_ptr<driver> inner, bool start_paused, std::size_t shards,
+                std::size_t (*shard_hint)() noexcept);
 
     void park(std::optional<std::chrono::nanoseconds> timeout) noexcept override;
-    void unpark() noexcept override { parker_.unpark(); }
+    void unpark() noexcept override { inner_->unpark(); }
+    void shutdown() noexcept override { inner_->shutdown(); }
+
+    /// While inhibited (a count: blocking-pool work runs), a paused clock does not jump.
+    void inhibit_auto_advance() noexcept { inhibit_.fetch_add(1, std::memory_order_acq_rel); }
+    void allow_auto_advance() noexcept {
+        if (inhibit_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            inner_->unpark(); // a parked thread re-plans: the clock may jump now
+        }
+    }
 
     bool arm(timer_entry& e, clock::time_point deadline, waker w) noexcept;
     /// Disarms `e` (any thread; it needs no driver: the entry knows its shard).
@@ -59,10 +67,10 @@ private:
     /// The earliest expiration over all shards (max if none).
     std::uint64_t next_expiration() noexcept;
 
-    thread_parker parker_;
+    std::shared_ptr<driver> inner_;
     const clock::time_point start_;
-    std::function<std::size_t()> shard_hint_;
-    std::function<bool()> blocking_busy_;
+    std::size_t (*shard_hint_)() noexcept;
+    std::atomic<std::uint32_t> inhibit_{0};
     std::vector<std::unique_ptr<timer_shard>> shards_;
     /// The tick the parked thread sleeps until (max while it plans, 0 when nobody sleeps);
     /// arming an earlier timer unparks it.

@@ -1,0 +1,125 @@
+#pragma once
+/// \file
+/// `tako::net::tcp_stream`: a TCP connection (`tokio::net::TcpStream`).
+///
+/// ```cpp
+/// #include <tako/net/tcp_stream.hpp>
+///
+/// tako::task<void> hello() {
+///     auto s = co_await tako::net::tcp_stream::connect("127.0.0.1:8080");
+///     if (!s) co_return;                                  // e.g. connection_refused
+///     if (!co_await s->write_all("hello\n")) co_return;   // io::result<void>
+///     std::array<std::byte, 64> buf;
+///     auto n = co_await s->read(buf);                     // io::result<std::size_t>; 0: EOF
+/// }
+/// ```
+///
+/// Every operation returns an `io::result`; none throws. Reads and writes may run at the
+/// same time from two tasks (one reading, one writing: each direction has its own wait
+/// list); two concurrent reads (or writes) are allowed but interleave unpredictably. The
+/// stream must outlive its operations. Writing to a connection the peer closed gives
+/// `broken_pipe` (SIGPIPE is never raised: sends use MSG_NOSIGNAL).
+///
+/// **Cancel safety.** `read`, `peek`, `read_vectored`, `write`, `write_vectored`,
+/// `readable` and `writable` are cancel-safe: cancelled while suspended, they did nothing
+/// and the stream stays usable. `read_exact` and `write_all` are not: cancelled midway,
+/// part of the data may have been read or written. `connect` cancelled closes the socket.
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "tako/detail/io_source.hpp"
+#include "tako/io/result.hpp"
+#include "tako/net/socket_address.hpp"
+#include "tako/task.hpp"
+
+namespace tako::net {
+
+/// Readiness reported by `readable()` / `writable()` (bits of `io_ready`).
+struct ready_state {
+    std::uint32_t bits = 0;
+    [[nodiscard]] bool is_readable() const noexcept { return (bits & 1U) != 0; }
+    [[nodiscard]] bool is_writable() const noexcept { return (bits & 2U) != 0; }
+    [[nodiscard]] bool is_read_closed() const noexcept { return (bits & 4U) != 0; }
+    [[nodiscard]] bool is_write_closed() const noexcept { return (bits & 8U) != 0; }
+    [[nodiscard]] bool is_error() const noexcept { return (bits & 16U) != 0; }
+};
+
+/// Which direction `tcp_stream::shutdown` closes.
+enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
+
+class tcp_stream {
+public:
+    /// A closed stream: every operation fails with `io::errc::closed`.
+    tcp_stream() noexcept = default;
+    tcp_stream(tcp_stream&&) noexcept = default;
+    tcp_stream& operator=(tcp_stream&&) noexcept = default;
+
+    /// Connects to `addr`. Cancelling it closes the half-open socket.
+    [[nodiscard]] static task<io::result<tcp_stream>> connect(socket_address addr);
+    /// Resolves `host_port` and tries each address in turn; the last error if none
+    /// accepts.
+    [[nodiscard]] static task<io::result<tcp_stream>> connect(std::string host_port);
+    /// Adopts a connected socket (made non-blocking here); on failure `fd` stays the
+    /// caller's.
+    [[nodiscard]] static io::result<tcp_stream> from_fd(int fd) noexcept;
+
+    /// Reads what is available, at most `buf.size()` bytes; 0 at end of stream (or for an
+    /// empty buffer).
+    [[nodiscard]] task<io::result<std::size_t>> read(std::span<std::byte> buf);
+    [[nodiscard]] task<io::result<std::size_t>> read(std::span<char> buf) {
+        return read(std::as_writable_bytes(buf));
+    }
+    /// Like `read` but leaves the bytes in the socket.
+    [[nodiscard]] task<io::result<std::size_t>> peek(std::span<std::byte> buf);
+    /// Fills `buf` entirely; `io::errc::unexpected_eof` if the stream ends first.
+    [[nodiscard]] task<io::result<void>> read_exact(std::span<std::byte> buf);
+    /// Writes some of `buf`; how much.
+    [[nodiscard]] task<io::result<std::size_t>> write(std::span<const std::byte> buf);
+    /// Writes all of `buf`.
+    [[nodiscard]] task<io::result<void>> write_all(std::span<const std::byte> buf);
+    [[nodiscard]] task<io::result<void>> write_all(std::string_view text) {
+        return write_all(std::as_bytes(std::span(text.data(), text.size())));
+    }
+    /// Scatter read / gather write over `iov` (at most IOV_MAX entries).
+    [[nodiscard]] task<io::result<std::size_t>> read_vectored(std::span<const ::iovec> iov);
+    [[nodiscard]] task<io::result<std::size_t>> write_vectored(std::span<const ::iovec> iov);
+
+    /// One attempt, now: `std::errc::operation_would_block` if the socket is not ready.
+    [[nodiscard]] io::result<std::size_t> try_read(std::span<std::byte> buf) noexcept;
+    [[nodiscard]] io::result<std::size_t> try_write(std::span<const std::byte> buf) noexcept;
+    /// Waits until the socket is readable (or closed / in error). A spurious readiness is
+    /// possible: `try_read` may still report would_block.
+    [[nodiscard]] task<io::result<ready_state>> readable();
+    [[nodiscard]] task<io::result<ready_state>> writable();
+
+    /// shutdown(2): after `write`, the peer reads end of stream once it has read all that
+    /// was sent.
+    io::result<void> shutdown(shutdown_how how) noexcept;
+    io::result<void> set_nodelay(bool on) noexcept;
+    [[nodiscard]] io::result<bool> nodelay() const noexcept;
+    /// SO_LINGER: none = the default (close returns at once, data is sent in the
+    /// background); zero = a reset on close.
+    io::result<void> set_linger(std::optional<std::chrono::seconds> linger) noexcept;
+    [[nodiscard]] io::result<std::optional<std::chrono::seconds>> linger() const noexcept;
+    io::result<void> set_ttl(std::uint32_t ttl) noexcept;
+    [[nodiscard]] io::result<std::uint32_t> ttl() const noexcept;
+    [[nodiscard]] io::result<socket_address> local_addr() const noexcept;
+    [[nodiscard]] io::result<socket_address> peer_addr() const noexcept;
+
+    [[nodiscard]] int native_handle() const noexcept { return source_.fd(); }
+    [[nodiscard]] bool is_open() const noexcept { return source_.is_open(); }
+    /// Closes the connection now (the destructor does it otherwise).
+    void close() noexcept { source_.close(); }
+
+private:
+    friend class tcp_listener;
+    explicit tcp_stream(::tako::detail::io_source s) noexcept : source_(std::move(s)) {}
+    ::tako::detail::io_source source_;
+};
+
+} // namespace tako::net

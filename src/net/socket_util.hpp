@@ -1,0 +1,91 @@
+#pragma once
+// Socket helpers shared by the net types: errno as io::result, options, addresses.
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "tako/io/result.hpp"
+#include "tako/net/socket_address.hpp"
+
+namespace tako::net::impl {
+
+inline std::unexpected<std::error_code> errno_error() noexcept {
+    return std::unexpected(std::error_code(errno, std::system_category()));
+}
+
+inline io::result<void> check(int rc) noexcept {
+    if (rc < 0) {
+        return errno_error();
+    }
+    return {};
+}
+
+template <class T>
+io::result<void> set_option(int fd, int level, int name, T value) noexcept {
+    if (fd < 0) {
+        return std::unexpected(make_error_code(io::errc::closed));
+    }
+    return check(::setsockopt(fd, level, name, &value, sizeof value));
+}
+
+template <class T>
+io::result<T> get_option(int fd, int level, int name) noexcept {
+    if (fd < 0) {
+        return std::unexpected(make_error_code(io::errc::closed));
+    }
+    T value{};
+    ::socklen_t len = sizeof value;
+    if (::getsockopt(fd, level, name, &value, &len) < 0) {
+        return errno_error();
+    }
+    return value;
+}
+
+/// getsockname / getpeername as a socket_address.
+template <class F>
+io::result<socket_address> address_of(int fd, F getter) noexcept {
+    if (fd < 0) {
+        return std::unexpected(make_error_code(io::errc::closed));
+    }
+    ::sockaddr_storage ss{};
+    ::socklen_t len = sizeof ss;
+    if (getter(fd, reinterpret_cast<::sockaddr*>(&ss), &len) < 0) {
+        return errno_error();
+    }
+    return socket_address::from_sockaddr(reinterpret_cast<::sockaddr*>(&ss), len);
+}
+
+/// Makes `fd` non-blocking.
+inline io::result<void> set_nonblocking(int fd) noexcept {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0) {
+        return errno_error();
+    }
+    return check(::fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+}
+
+/// A new non-blocking, close-on-exec socket.
+inline io::result<int> new_socket(int family, int type) noexcept {
+    const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return errno_error();
+    }
+    return fd;
+}
+
+/// Closes `fd` unless released.
+struct fd_guard {
+    int fd;
+    ~fd_guard() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    int release() noexcept { return std::exchange(fd, -1); }
+};
+
+} // namespace tako::net::impl
