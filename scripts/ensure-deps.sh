@@ -9,6 +9,8 @@ command -v ninja >/dev/null 2>&1 || need+=(ninja-build)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev libgmock-dev)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+# Real clients the example tests drive.
+command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
 if [ "${TAKO_NEED_CLANG:-1}" = 1 ]; then
     command -v clang++-19 >/dev/null 2>&1 || need+=(clang-19)
     ls /usr/lib/llvm-19/lib/clang/19/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 ||

@@ -306,7 +306,10 @@ task<io::result<std::pair<tcp_stream, socket_address>>> tcp_listener::accept() {
         op.addrlen = &len;
         auto fd = co_await source_.submit(io_direction::read, op);
         if (!fd) {
-            const int e = fd.error().category() == std::system_category() ? fd.error().value() : 0;
+            // Addresses, not error_category::operator==: no member call on a category here (under
+            // EMFILE, UBSan cannot check a vptr: its memory probe needs a descriptor).
+            const int e =
+                &fd.error().category() == &std::system_category() ? fd.error().value() : 0;
             if (e == EMFILE || e == ENFILE) {
                 // Out of descriptors: the connection stays in the backlog until one frees.
                 co_await tako::detail::wait_for_free_descriptor(emfile_retry_ms);
