@@ -133,7 +133,10 @@ class receiver;
 template <class T>
 class sender {
 public:
+    /// Takes over `o`'s channel. `o` is left as a used sender: `send` fails, `is_closed()`
+    /// is true, `closed()` completes at once.
     sender(sender&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+    /// Closes this sender's channel unsent (as the destructor does), then takes over `o`'s.
     sender& operator=(sender&& o) noexcept {
         if (this != &o) {
             close();
@@ -141,6 +144,8 @@ public:
         }
         return *this;
     }
+    /// If it did not send: closes the channel, waking a waiting receiver with
+    /// `recv_error::closed`.
     ~sender() { close(); }
 
     /// Sends `value`, consuming the sender. If the receiver is gone or closed (or this
@@ -295,7 +300,10 @@ private:
 template <class T>
 class receiver {
 public:
+    /// Takes over `o`'s channel. `o` is left without one: receiving from it gives
+    /// `recv_error::closed`. Not while a task awaits `o`.
     receiver(receiver&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+    /// Closes this receiver's channel (as the destructor does), then takes over `o`'s.
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             reset();
