@@ -242,11 +242,9 @@ TAKO_TEST(oneshot, value_sent_before_close_is_still_received) {
     EXPECT_EQ(*r, 12);
 }
 
-// BUG: after receiver::close(), a receiver already waiting is never woken by send():
-// send() sees receiver_alive == false, returns the value to the caller and consumes the
-// sender, but skips take_waiter()/wake(), and the sender has no state left to close later.
-// The waiting task hangs forever (Tokio's recv completes with RecvError once the sender is
-// gone). Fix: in sender::send, wake the waiter whenever one is registered.
+// Regression: after receiver::close(), a receiver already waiting must still be woken by a
+// send() that fails (the sender is consumed and has no state left to close later); it
+// completes with recv_error::closed, as Tokio's recv does once the sender is gone.
 TAKO_TEST(oneshot, close_then_send_wakes_waiting_receiver) {
     auto [tx, rx] = tako::sync::oneshot::channel<int>();
     auto receiving = tako::spawn([&rx]() -> tako::task<bool> {
