@@ -1,10 +1,12 @@
-// tako::sync::oneshot and tako::sync::notify.
+// tako::sync::oneshot (values, void signals, sender::closed) and tako::sync::notify.
 
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,7 @@
 
 namespace {
 
+using namespace std::chrono_literals;
 using tako::sync::oneshot::recv_error;
 using tako_test::deadline;
 using tako_test::life;
@@ -239,11 +242,9 @@ TAKO_TEST(oneshot, value_sent_before_close_is_still_received) {
     EXPECT_EQ(*r, 12);
 }
 
-// BUG: after receiver::close(), a receiver already waiting is never woken by send():
-// send() sees receiver_alive == false, returns the value to the caller and consumes the
-// sender, but skips take_waiter()/wake(), and the sender has no state left to close later.
-// The waiting task hangs forever (Tokio's recv completes with RecvError once the sender is
-// gone). Fix: in sender::send, wake the waiter whenever one is registered.
+// Regression: after receiver::close(), a receiver already waiting must still be woken by a
+// send() that fails (the sender is consumed and has no state left to close later); it
+// completes with recv_error::closed, as Tokio's recv does once the sender is gone.
 TAKO_TEST(oneshot, close_then_send_wakes_waiting_receiver) {
     auto [tx, rx] = tako::sync::oneshot::channel<int>();
     auto receiving = tako::spawn([&rx]() -> tako::task<bool> {
@@ -292,6 +293,212 @@ TAKO_TEST(oneshot, many_ready_receives_use_budget) {
         sum += (co_await rx).value_or(0);
     }
     EXPECT_EQ(sum, 1000);
+}
+
+// A lost select branch leaves the borrowed receiver intact, round after round.
+TAKO_TEST(oneshot, select_loop_borrows_the_receiver) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    int rounds = 0;
+    std::optional<int> got;
+    while (!got) {
+        auto r = co_await tako::select(rx, tako::yield_now());
+        if (r.index() == 0) {
+            TAKO_CO_ASSERT(std::get<0>(r).has_value());
+            got = *std::get<0>(r);
+        } else if (++rounds == 10) {
+            (void)tx.send(77);
+        }
+    }
+    EXPECT_EQ(*got, 77);
+    EXPECT_EQ(rounds, 10);
+    // Taken: the receiver is still usable and now reports the channel done.
+    auto again = rx.try_recv();
+    TAKO_CO_ASSERT(!again.has_value());
+    EXPECT_EQ(again.error(), recv_error::closed);
+}
+
+// ---------------------------------------------------------- oneshot<void>
+
+TAKO_TEST(oneshot_void, send_then_receive) {
+    auto [tx, rx] = tako::sync::oneshot::channel<void>();
+    auto waiting = tako::spawn(
+        [](tako::sync::oneshot::receiver<void> r) -> tako::task<bool> {
+            auto got = co_await r;
+            co_return got.has_value();
+        },
+        std::move(rx));
+    co_await settle(); // the receiver waits
+    std::expected<void, tako::sync::oneshot::send_error> sent = tx.send();
+    EXPECT_TRUE(sent.has_value());
+    EXPECT_TRUE((co_await waiting).value_or(false));
+}
+
+TAKO_TEST(oneshot_void, try_recv_empty_then_signal_then_closed) {
+    auto [tx, rx] = tako::sync::oneshot::channel<void>();
+    auto r = rx.try_recv();
+    TAKO_CO_ASSERT(!r.has_value());
+    EXPECT_EQ(r.error(), recv_error::empty);
+    EXPECT_TRUE(tx.send().has_value());
+    EXPECT_TRUE(rx.try_recv().has_value());
+    r = rx.try_recv(); // taken once; the sender is gone
+    TAKO_CO_ASSERT(!r.has_value());
+    EXPECT_EQ(r.error(), recv_error::closed);
+}
+
+TAKO_TEST(oneshot_void, sender_dropped_while_waiting_gives_closed) {
+    auto [tx, rx] = tako::sync::oneshot::channel<void>();
+    auto h = tako::spawn(
+        [](tako::sync::oneshot::sender<void> s) -> tako::task<> {
+            co_await tako::yield_now();
+            auto dropped = std::move(s); // destroyed unsent at the end of the body
+        },
+        std::move(tx));
+    auto v = co_await rx;
+    TAKO_CO_ASSERT(!v.has_value());
+    EXPECT_EQ(v.error(), recv_error::closed);
+    (void)co_await h;
+}
+
+TAKO_TEST(oneshot_void, send_to_a_dropped_receiver_fails) {
+    auto [tx, rx] = tako::sync::oneshot::channel<void>();
+    { auto dropped = std::move(rx); }
+    EXPECT_TRUE(tx.is_closed());
+    auto sent = tx.send();
+    TAKO_CO_ASSERT(!sent.has_value());
+    EXPECT_EQ(sent.error(), tako::sync::oneshot::send_error::closed);
+    auto again = tx.send(); // the sender was consumed by the first send
+    EXPECT_FALSE(again.has_value());
+    co_return;
+}
+
+// ------------------------------------------------------------ sender::closed
+
+TAKO_TEST(oneshot_closed, completes_when_receiver_dropped) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    auto watcher = tako::spawn(
+        [](tako::sync::oneshot::sender<int> s) -> tako::task<bool> {
+            co_await s.closed();
+            co_return s.is_closed();
+        },
+        std::move(tx));
+    co_await settle();
+    EXPECT_FALSE(watcher.is_finished());
+    { auto dropped = std::move(rx); }
+    EXPECT_TRUE((co_await watcher).value_or(false));
+}
+
+TAKO_TEST(oneshot_closed, completes_on_receiver_close_and_keeps_earlier_value) {
+    auto [tx, rx] = tako::sync::oneshot::channel<void>();
+    auto watcher = tako::spawn(
+        [](tako::sync::oneshot::sender<void> s) -> tako::task<bool> {
+            co_await s.closed();
+            co_return !s.send().has_value(); // closed: the signal cannot be sent
+        },
+        std::move(tx));
+    co_await settle();
+    EXPECT_FALSE(watcher.is_finished());
+    rx.close();
+    EXPECT_TRUE((co_await watcher).value_or(false));
+    auto r = co_await rx;
+    TAKO_CO_ASSERT(!r.has_value());
+    EXPECT_EQ(r.error(), recv_error::closed);
+}
+
+TAKO_TEST(oneshot_closed, completes_at_once_when_already_closed) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    rx.close();
+    co_await tx.closed();
+    auto [tx2, rx2] = tako::sync::oneshot::channel<int>();
+    auto moved = std::move(tx2);
+    co_await tx2.closed(); // a moved-from sender has no channel: closed
+    EXPECT_FALSE(moved.is_closed());
+}
+
+TAKO_TEST(oneshot_closed, select_against_work) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    auto gate = std::make_shared<tako::sync::notify>();
+    auto worker = tako::spawn(
+        [](tako::sync::oneshot::sender<int> out,
+           std::shared_ptr<tako::sync::notify> never) -> tako::task<int> {
+            auto r = co_await tako::select(out.closed(), never->notified());
+            co_return static_cast<int>(r.index());
+        },
+        std::move(tx), gate);
+    co_await settle();
+    { auto dropped = std::move(rx); }
+    EXPECT_EQ((co_await worker).value_or(-1), 0);
+}
+
+// A closed() wait that lost a select (its awaiter destroyed while registered) must have
+// unregistered: dropping the receiver afterwards fires nothing. Run under ASan.
+TAKO_TEST(oneshot_closed, lost_select_then_receiver_dropped) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    for (int i = 0; i < 3; ++i) {
+        auto r = co_await tako::select(tx.closed(), tako::yield_now());
+        EXPECT_EQ(r.index(), 1u);
+    }
+    { auto dropped = std::move(rx); }
+    co_await settle();
+    EXPECT_TRUE(tx.is_closed());
+    auto r = co_await tako::select(tx.closed(), tako::time::sleep(5s));
+    EXPECT_EQ(r.index(), 0u);
+}
+
+// The task waiting in closed() is aborted while suspended; the receiver goes afterwards.
+TAKO_TEST(oneshot_closed, aborted_while_waiting_then_receiver_dropped) {
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    auto watcher =
+        tako::spawn([](tako::sync::oneshot::sender<int> s) -> tako::task<> { co_await s.closed(); },
+                    std::move(tx));
+    co_await settle();
+    watcher.abort();
+    auto jr = co_await watcher;
+    TAKO_CO_ASSERT(!jr.has_value());
+    EXPECT_TRUE(jr.error().is_cancelled());
+    rx.close();
+    { auto dropped = std::move(rx); }
+    co_await settle();
+}
+
+TAKO_TEST_MT(oneshot_closed, receiver_dropped_on_another_thread) {
+    auto [tx, rx] = tako::sync::oneshot::channel<std::string>();
+    std::thread dropper([rx = std::move(rx)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        auto gone = std::move(rx);
+    });
+    co_await tx.closed();
+    dropper.join();
+    EXPECT_TRUE(tx.is_closed());
+    auto sent = tx.send("late");
+    TAKO_CO_ASSERT(!sent.has_value());
+    EXPECT_EQ(sent.error(), "late");
+}
+
+// Closing and dropping the receiver race a select whose closed() branch may be losing.
+TAKO_TEST_MT(oneshot_closed, receiver_drop_races_losing_select) {
+    for (int i = 0; i < 200; ++i) {
+        auto [tx, rx] = tako::sync::oneshot::channel<int>();
+        auto watcher = tako::spawn(
+            [](tako::sync::oneshot::sender<int> s) -> tako::task<int> {
+                int lost = 0;
+                for (;;) {
+                    auto r = co_await tako::select(s.closed(), tako::yield_now());
+                    if (r.index() == 0) {
+                        co_return lost;
+                    }
+                    ++lost;
+                }
+            },
+            std::move(tx));
+        auto dropper = tako::spawn(
+            [](tako::sync::oneshot::receiver<int> r) -> tako::task<> {
+                co_await tako::yield_now();
+                auto gone = std::move(r);
+            },
+            std::move(rx));
+        co_await dropper;
+        EXPECT_TRUE((co_await watcher).has_value());
+    }
 }
 
 // ------------------------------------------------------------------ notify
