@@ -7,6 +7,8 @@ function(tako_extract_header_examples out_var)
     file(GLOB_RECURSE headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/tako/*.hpp)
     set(outputs)
     foreach(header IN LISTS headers)
+        # Editing an example re-extracts it at the next build, not only at the next configure.
+        set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${header})
         file(READ ${header} text)
         # CMake lists split on ';' and do not split inside '[...]': mask both first.
         string(REPLACE ";" "@SEMI@" text "${text}")
