@@ -108,20 +108,23 @@ io::result<io_registration*> io_driver::add(int fd) noexcept {
 void io_driver::remove(io_registration* r) noexcept {
     // Failure (the fd was closed behind our back) leaves nothing registered either way.
     (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, r->fd, nullptr);
-    std::lock_guard guard(lock_);
-    r->prev->next = r->next;
-    r->next->prev = r->prev;
-    r->prev = nullptr;
-    r->next = released_;
-    released_ = r;
+    {
+        std::lock_guard guard(lock_);
+        r->prev->next = r->next;
+        r->next->prev = r->prev;
+        r->prev = nullptr;
+    }
+    // release: the parking thread that takes the stack sees the unlinked registration.
+    io_registration* head = released_.load(std::memory_order_relaxed);
+    do {
+        r->next = head;
+    } while (!released_.compare_exchange_weak(head, r, std::memory_order_release,
+                                              std::memory_order_relaxed));
 }
 
 void io_driver::free_released() noexcept {
-    io_registration* list = nullptr;
-    {
-        std::lock_guard guard(lock_);
-        list = std::exchange(released_, nullptr);
-    }
+    // acquire: pairs with remove()'s release.
+    io_registration* list = released_.exchange(nullptr, std::memory_order_acquire);
     while (list != nullptr) {
         io_registration* next = list->next;
         delete list;
@@ -140,7 +143,7 @@ void io_driver::unpark() noexcept {
 
 void io_driver::park(std::optional<std::chrono::nanoseconds> timeout) noexcept {
     // Registrations released since the last park: no dispatch holds them any more.
-    if (released_ != nullptr) {
+    if (released_.load(std::memory_order_relaxed) != nullptr) {
         free_released();
     }
     int ms = -1;

@@ -81,9 +81,10 @@ private:
     static constexpr std::uint32_t idle = 0, parked = 1, notified = 2;
     std::atomic<std::uint32_t> state_{idle};
 
-    std::mutex lock_; ///< guards the lists and shut_down_
+    std::mutex lock_; ///< guards the live list and shut_down_
     io_registration live_{};
-    io_registration* released_ = nullptr; ///< singly linked through `next`
+    /// Removed registrations waiting for the next park, a stack linked through `next`.
+    std::atomic<io_registration*> released_{nullptr};
     bool shut_down_ = false;
 };
 

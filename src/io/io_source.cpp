@@ -104,6 +104,29 @@ long perform(int fd, io_op& op) noexcept {
     return -1;
 }
 
+/// The bytes a stream transfer asked for, or 0 for operations where a short result says
+/// nothing about readiness (datagrams, peeks, accept).
+std::size_t stream_request(const io_op& op) noexcept {
+    switch (op.op) {
+    case io_op::kind::read:
+    case io_op::kind::write:
+    case io_op::kind::send:
+        return op.len;
+    case io_op::kind::recv:
+        return (op.flags & MSG_PEEK) != 0 ? 0 : op.len;
+    case io_op::kind::readv:
+    case io_op::kind::writev: {
+        std::size_t total = 0;
+        for (int i = 0; i < op.iovcnt; ++i) {
+            total += op.iov[i].iov_len;
+        }
+        return total;
+    }
+    default:
+        return 0;
+    }
+}
+
 /// Waits for readiness in `dir` on a registration: completes at once if the readiness word
 /// has a bit of `dir` set (spending budget), else links a wait node that the driver fires.
 class readiness_awaiter {
@@ -198,6 +221,13 @@ task<io::result<std::size_t>> io_source::submit(io_direction dir, io_op op) {
         }
         const long n = perform(fd_, op);
         if (n >= 0) {
+            // A short stream transfer drained the receive queue (or filled the send
+            // buffer): the next one would get EAGAIN, so skip that syscall and wait for the
+            // next edge. Safe for the same reason as after EAGAIN: the clear fails if an
+            // edge arrived since `token`.
+            if (n > 0 && static_cast<std::size_t>(n) < stream_request(op)) {
+                clear_ready(dir, token);
+            }
             co_return static_cast<std::size_t>(n);
         }
         if (errno == EAGAIN) {
