@@ -577,3 +577,76 @@ TAKO_TEST_MT(tcp, read_and_write_halves_from_different_tasks) {
     (void)co_await echo;
     EXPECT_EQ((co_await reader).value(), rounds * 4U);
 }
+
+// ------------------------------------------------------------------ split halves
+
+TAKO_TEST_MT(tcp_split, owned_halves_in_two_tasks_then_reunite) {
+    auto [a, b] = co_await connected_pair();
+    auto echo = tako::spawn(echo_once, std::move(b));
+    auto [rd, wr] = std::move(a).into_split();
+    auto writer = tako::spawn(
+        [](tako::net::tcp_owned_write_half* w) -> tako::task<bool> {
+            for (int i = 0; i < 100; ++i) {
+                if (!co_await w->write_all("0123456789")) {
+                    co_return false;
+                }
+            }
+            co_return true;
+        },
+        &wr);
+    std::vector<std::byte> got(1000);
+    TAKO_CO_ASSERT_TRUE(co_await rd.read_exact(got));
+    EXPECT_EQ(text_of(std::span(got).first(10)), "0123456789");
+    EXPECT_TRUE((co_await writer).value());
+    auto whole = tako::net::reunite(std::move(rd), std::move(wr));
+    TAKO_CO_ASSERT_TRUE(whole.has_value());
+    TAKO_CO_ASSERT_TRUE(co_await whole->write_all("x"));
+    std::array<std::byte, 1> one;
+    TAKO_CO_ASSERT_TRUE(co_await whole->read_exact(one));
+    whole->close();
+    (void)co_await echo;
+}
+
+TAKO_TEST(tcp_split, reunite_refuses_halves_of_different_streams) {
+    auto [a, b] = co_await connected_pair();
+    auto [ra, wa] = std::move(a).into_split();
+    auto [rb, wb] = std::move(b).into_split();
+    EXPECT_TRUE(ra.is_pair_of(wa));
+    EXPECT_FALSE(ra.is_pair_of(wb));
+    auto mixed = tako::net::reunite(std::move(ra), std::move(wb));
+    TAKO_CO_ASSERT_FALSE(mixed.has_value());
+    // The halves come back unchanged and still work.
+    auto& [r, w] = mixed.error();
+    TAKO_CO_ASSERT_TRUE(co_await w.write_all("ok")); // b's write half: a's read half gets it
+    std::array<std::byte, 2> buf;
+    TAKO_CO_ASSERT_TRUE(co_await r.read_exact(buf));
+    EXPECT_EQ(text_of(buf), "ok");
+    TAKO_CO_ASSERT_TRUE(co_await wa.write_all("ok"));
+    TAKO_CO_ASSERT_TRUE(co_await rb.read_exact(buf));
+}
+
+TAKO_TEST(tcp_split, dropping_the_owned_write_half_shuts_down_writing) {
+    auto [a, b] = co_await connected_pair();
+    auto [rd, wr] = std::move(a).into_split();
+    TAKO_CO_ASSERT_TRUE(co_await wr.write_all("last words"));
+    { auto gone = std::move(wr); } // shutdown(write): b sees end of stream
+    EXPECT_EQ(co_await read_all(b), "last words");
+    // The read half still reads.
+    TAKO_CO_ASSERT_TRUE(co_await b.write_all("reply"));
+    std::array<std::byte, 5> buf;
+    TAKO_CO_ASSERT_TRUE(co_await rd.read_exact(buf));
+    EXPECT_EQ(text_of(buf), "reply");
+}
+
+TAKO_TEST(tcp_split, borrowed_halves) {
+    auto [a, b] = co_await connected_pair();
+    auto [rd, wr] = a.split();
+    auto [x, y] = co_await tako::join(wr.write_all("both ways"), b.write_all("hello"));
+    EXPECT_TRUE(x.has_value() && y.has_value());
+    std::array<std::byte, 5> buf;
+    TAKO_CO_ASSERT_TRUE(co_await rd.read_exact(buf));
+    EXPECT_EQ(text_of(buf), "hello");
+    std::array<std::byte, 9> buf2;
+    TAKO_CO_ASSERT_TRUE(co_await b.read_exact(buf2));
+    EXPECT_EQ(text_of(buf2), "both ways");
+}

@@ -71,15 +71,18 @@ io_driver::~io_driver() {
     ::close(epoll_);
 }
 
-io::result<io_registration*> io_driver::add(int fd) noexcept {
+io::result<io_registration*> io_driver::add(int fd, bool assume_ready) noexcept {
     auto* r = new (std::nothrow) io_registration;
     if (r == nullptr) {
         return std::unexpected(std::make_error_code(std::errc::not_enough_memory));
     }
     r->fd = fd;
-    // Start as ready both ways: the first operation tries its syscall at once (a new
-    // socket is usually writable) and EAGAIN clears what is not.
-    r->readiness.store(io_ready::readable | io_ready::writable, std::memory_order_relaxed);
+    // Sockets start as ready both ways: the first operation tries its syscall at once (a
+    // new socket is usually writable) and EAGAIN clears what is not. Otherwise the
+    // kernel's first report (epoll queues one at EPOLL_CTL_ADD if the fd is ready) sets it.
+    if (assume_ready) {
+        r->readiness.store(io_ready::readable | io_ready::writable, std::memory_order_relaxed);
+    }
     {
         std::lock_guard guard(lock_);
         if (shut_down_) {

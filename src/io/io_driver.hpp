@@ -55,8 +55,9 @@ public:
     /// new registrations.
     void shutdown() noexcept override;
 
-    /// Registers `fd` for read and write readiness (edge-triggered).
-    [[nodiscard]] io::result<io_registration*> add(int fd) noexcept;
+    /// Registers `fd` for read and write readiness (edge-triggered), starting as readable
+    /// and writable if `assume_ready`, else as nothing until the kernel reports.
+    [[nodiscard]] io::result<io_registration*> add(int fd, bool assume_ready) noexcept;
     /// Removes `r`'s descriptor from epoll (before the caller closes it) and frees the
     /// registration once no dispatch can still hold it. Wakes nobody: its owner is gone.
     void remove(io_registration* r) noexcept;

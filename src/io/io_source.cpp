@@ -177,12 +177,12 @@ private:
 
 } // namespace
 
-io::result<io_source> io_source::adopt(int fd) noexcept {
+io::result<io_source> io_source::adopt(int fd, bool assume_ready) noexcept {
     auto driver = current_io_driver();
     if (!driver) {
         return std::unexpected(driver.error());
     }
-    auto reg = (*driver)->add(fd);
+    auto reg = (*driver)->add(fd, assume_ready);
     if (!reg) {
         return std::unexpected(reg.error());
     }

@@ -242,6 +242,15 @@ io::result<std::uint32_t> tcp_stream::ttl() const noexcept {
     return static_cast<std::uint32_t>(*v);
 }
 
+std::pair<tcp_read_half, tcp_write_half> tcp_stream::split() noexcept {
+    return {tcp_read_half(*this), tcp_write_half(*this)};
+}
+
+std::pair<tcp_owned_read_half, tcp_owned_write_half> tcp_stream::into_split() && {
+    auto shared = std::make_shared<tcp_stream>(std::move(*this));
+    return {tcp_owned_read_half(shared), tcp_owned_write_half(shared)};
+}
+
 io::result<socket_address> tcp_stream::local_addr() const noexcept {
     return impl::address_of(source_.fd(), ::getsockname);
 }

@@ -79,8 +79,11 @@ public:
     ~io_source() { close(); }
 
     /// Registers `fd` (which must be non-blocking) with the calling thread's runtime. On
-    /// failure the caller keeps the descriptor.
-    [[nodiscard]] static io::result<io_source> adopt(int fd) noexcept;
+    /// failure the caller keeps the descriptor. `assume_ready`: the first operation tries
+    /// its syscall before any event (right for sockets); otherwise readiness starts empty
+    /// and comes from the kernel's first report (right for `async_fd`, whose waits report
+    /// readiness to the user).
+    [[nodiscard]] static io::result<io_source> adopt(int fd, bool assume_ready = true) noexcept;
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }

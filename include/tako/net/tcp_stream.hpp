@@ -31,26 +31,26 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "tako/detail/io_source.hpp"
+#include "tako/io/ready.hpp"
 #include "tako/io/result.hpp"
 #include "tako/net/socket_address.hpp"
 #include "tako/task.hpp"
 
 namespace tako::net {
 
-/// Readiness reported by `readable()` / `writable()` (bits of `io_ready`).
-struct ready_state {
-    std::uint32_t bits = 0;
-    [[nodiscard]] bool is_readable() const noexcept { return (bits & 1U) != 0; }
-    [[nodiscard]] bool is_writable() const noexcept { return (bits & 2U) != 0; }
-    [[nodiscard]] bool is_read_closed() const noexcept { return (bits & 4U) != 0; }
-    [[nodiscard]] bool is_write_closed() const noexcept { return (bits & 8U) != 0; }
-    [[nodiscard]] bool is_error() const noexcept { return (bits & 16U) != 0; }
-};
+/// Readiness reported by `readable()` / `writable()`.
+using io::ready_state;
 
 /// Which direction `tcp_stream::shutdown` closes.
 enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
+
+class tcp_read_half;
+class tcp_write_half;
+class tcp_owned_read_half;
+class tcp_owned_write_half;
 
 class tcp_stream {
 public:
@@ -111,6 +111,13 @@ public:
     [[nodiscard]] io::result<socket_address> local_addr() const noexcept;
     [[nodiscard]] io::result<socket_address> peer_addr() const noexcept;
 
+    /// Borrowed halves, for a reader task and a writer task (tcp_split.hpp); the stream
+    /// must outlive them.
+    [[nodiscard]] std::pair<tcp_read_half, tcp_write_half> split() noexcept;
+    /// Owned halves that share the stream, e.g. to move into two tasks; `reunite` joins
+    /// them. Destroying the write half shuts the write direction down.
+    [[nodiscard]] std::pair<tcp_owned_read_half, tcp_owned_write_half> into_split() &&;
+
     [[nodiscard]] int native_handle() const noexcept { return source_.fd(); }
     [[nodiscard]] bool is_open() const noexcept { return source_.is_open(); }
     /// Closes the connection now (the destructor does it otherwise).
@@ -123,3 +130,5 @@ private:
 };
 
 } // namespace tako::net
+
+#include "tako/net/tcp_split.hpp" // the halves, complete for split() callers
