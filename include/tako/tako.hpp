@@ -12,6 +12,8 @@
 #include "tako/local_set.hpp"
 #include "tako/main.hpp"
 #include "tako/net/lookup_host.hpp"
+#include "tako/net/ready_state.hpp"
+#include "tako/net/shutdown_how.hpp"
 #include "tako/net/socket_address.hpp"
 #include "tako/net/tcp_listener.hpp"
 #include "tako/net/tcp_stream.hpp"

@@ -34,23 +34,12 @@
 
 #include "tako/detail/io_source.hpp"
 #include "tako/io/result.hpp"
+#include "tako/net/ready_state.hpp"
+#include "tako/net/shutdown_how.hpp"
 #include "tako/net/socket_address.hpp"
 #include "tako/task.hpp"
 
 namespace tako::net {
-
-/// Readiness reported by `readable()` / `writable()` (bits of `io_ready`).
-struct ready_state {
-    std::uint32_t bits = 0;
-    [[nodiscard]] bool is_readable() const noexcept { return (bits & 1U) != 0; }
-    [[nodiscard]] bool is_writable() const noexcept { return (bits & 2U) != 0; }
-    [[nodiscard]] bool is_read_closed() const noexcept { return (bits & 4U) != 0; }
-    [[nodiscard]] bool is_write_closed() const noexcept { return (bits & 8U) != 0; }
-    [[nodiscard]] bool is_error() const noexcept { return (bits & 16U) != 0; }
-};
-
-/// Which direction `tcp_stream::shutdown` closes.
-enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
 
 class tcp_stream {
 public:
