@@ -17,6 +17,7 @@
 #include "tako/net/socket_address.hpp"
 #include "tako/net/tcp_listener.hpp"
 #include "tako/net/tcp_stream.hpp"
+#include "tako/net/udp_socket.hpp"
 #include "tako/runtime.hpp"
 #include "tako/select.hpp"
 #include "tako/spawn.hpp"
