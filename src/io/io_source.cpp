@@ -33,8 +33,8 @@ public:
         case errc::closed:
             return "the I/O resource is closed (moved from or closed)";
         case errc::invalid_address:
-            return "invalid socket address (expected \"host:port\", \"a.b.c.d:port\" or "
-                   "\"[v6]:port\")";
+            return "invalid socket address (expected \"host:port\", \"a.b.c.d:port\", "
+                   "\"[v6]:port\", or a non-empty Unix socket path without NUL bytes)";
         case errc::no_addresses:
             return "the name resolved to no usable address";
         case errc::unexpected_eof:

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <utility>
 
 #include "tako/io/result.hpp"
@@ -43,6 +44,24 @@ io::result<T> get_option(int fd, int level, int name) noexcept {
         return errno_error();
     }
     return value;
+}
+
+/// An int option read as a flag.
+inline io::result<bool> get_flag(int fd, int level, int name) noexcept {
+    auto v = get_option<int>(fd, level, name);
+    if (!v) {
+        return std::unexpected(v.error());
+    }
+    return *v != 0;
+}
+
+/// An int option read as an unsigned value (TTLs).
+inline io::result<std::uint32_t> get_unsigned(int fd, int level, int name) noexcept {
+    auto v = get_option<int>(fd, level, name);
+    if (!v) {
+        return std::unexpected(v.error());
+    }
+    return static_cast<std::uint32_t>(*v);
 }
 
 /// getsockname / getpeername as a socket_address.

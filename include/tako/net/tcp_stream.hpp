@@ -34,18 +34,13 @@
 #include <utility>
 
 #include "tako/detail/io_source.hpp"
-#include "tako/io/ready.hpp"
 #include "tako/io/result.hpp"
+#include "tako/net/ready_state.hpp"
+#include "tako/net/shutdown_how.hpp"
 #include "tako/net/socket_address.hpp"
 #include "tako/task.hpp"
 
 namespace tako::net {
-
-/// Readiness reported by `readable()` / `writable()`.
-using io::ready_state;
-
-/// Which direction `tcp_stream::shutdown` closes.
-enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
 
 class tcp_read_half;
 class tcp_write_half;
