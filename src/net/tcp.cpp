@@ -44,54 +44,6 @@ io::result<tcp_stream> tcp_stream::from_fd(int fd) noexcept {
     return tcp_stream(std::move(*s));
 }
 
-task<io::result<std::size_t>> tcp_stream::read(std::span<std::byte> buf) {
-    return source_.submit(io_direction::read, impl::recv_op(buf, 0));
-}
-
-task<io::result<std::size_t>> tcp_stream::peek(std::span<std::byte> buf) {
-    return source_.submit(io_direction::read, impl::recv_op(buf, MSG_PEEK));
-}
-
-task<io::result<void>> tcp_stream::read_exact(std::span<std::byte> buf) {
-    return impl::read_exact(source_, buf);
-}
-
-task<io::result<std::size_t>> tcp_stream::write(std::span<const std::byte> buf) {
-    return source_.submit(io_direction::write, impl::send_op(buf));
-}
-
-task<io::result<void>> tcp_stream::write_all(std::span<const std::byte> buf) {
-    return impl::write_all(source_, buf);
-}
-
-task<io::result<std::size_t>> tcp_stream::read_vectored(std::span<const ::iovec> iov) {
-    return source_.submit(io_direction::read, impl::vector_op(io_op::kind::readv, iov));
-}
-
-task<io::result<std::size_t>> tcp_stream::write_vectored(std::span<const ::iovec> iov) {
-    return source_.submit(io_direction::write, impl::vector_op(io_op::kind::writev, iov));
-}
-
-io::result<std::size_t> tcp_stream::try_read(std::span<std::byte> buf) noexcept {
-    return source_.try_submit(io_direction::read, impl::recv_op(buf, 0));
-}
-
-io::result<std::size_t> tcp_stream::try_write(std::span<const std::byte> buf) noexcept {
-    return source_.try_submit(io_direction::write, impl::send_op(buf));
-}
-
-task<io::result<ready_state>> tcp_stream::readable() {
-    return impl::ready(source_, io_direction::read);
-}
-
-task<io::result<ready_state>> tcp_stream::writable() {
-    return impl::ready(source_, io_direction::write);
-}
-
-io::result<void> tcp_stream::shutdown(shutdown_how how) noexcept {
-    return impl::shutdown(source_, how);
-}
-
 io::result<void> tcp_stream::set_nodelay(bool on) noexcept {
     return impl::set_option<int>(source_.fd(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
 }

@@ -35,6 +35,7 @@
 
 #include "tako/detail/io_source.hpp"
 #include "tako/io/result.hpp"
+#include "tako/net/basic_stream.hpp"
 #include "tako/net/ready_state.hpp"
 #include "tako/net/shutdown_how.hpp"
 #include "tako/net/socket_address.hpp"
@@ -47,7 +48,9 @@ class tcp_write_half;
 class tcp_owned_read_half;
 class tcp_owned_write_half;
 
-class tcp_stream {
+/// A TCP connection: the operations of `basic_stream` (read, write, … — see
+/// basic_stream.hpp) plus TCP's options and addresses.
+class tcp_stream : public basic_stream {
 public:
     /// A closed stream: every operation fails with `io::errc::closed`.
     tcp_stream() noexcept = default;
@@ -63,38 +66,6 @@ public:
     /// caller's.
     [[nodiscard]] static io::result<tcp_stream> from_fd(int fd) noexcept;
 
-    /// Reads what is available, at most `buf.size()` bytes; 0 at end of stream (or for an
-    /// empty buffer).
-    [[nodiscard]] task<io::result<std::size_t>> read(std::span<std::byte> buf);
-    [[nodiscard]] task<io::result<std::size_t>> read(std::span<char> buf) {
-        return read(std::as_writable_bytes(buf));
-    }
-    /// Like `read` but leaves the bytes in the socket.
-    [[nodiscard]] task<io::result<std::size_t>> peek(std::span<std::byte> buf);
-    /// Fills `buf` entirely; `io::errc::unexpected_eof` if the stream ends first.
-    [[nodiscard]] task<io::result<void>> read_exact(std::span<std::byte> buf);
-    /// Writes some of `buf`; how much.
-    [[nodiscard]] task<io::result<std::size_t>> write(std::span<const std::byte> buf);
-    /// Writes all of `buf`.
-    [[nodiscard]] task<io::result<void>> write_all(std::span<const std::byte> buf);
-    [[nodiscard]] task<io::result<void>> write_all(std::string_view text) {
-        return write_all(std::as_bytes(std::span(text.data(), text.size())));
-    }
-    /// Scatter read / gather write over `iov` (at most IOV_MAX entries).
-    [[nodiscard]] task<io::result<std::size_t>> read_vectored(std::span<const ::iovec> iov);
-    [[nodiscard]] task<io::result<std::size_t>> write_vectored(std::span<const ::iovec> iov);
-
-    /// One attempt, now: `std::errc::operation_would_block` if the socket is not ready.
-    [[nodiscard]] io::result<std::size_t> try_read(std::span<std::byte> buf) noexcept;
-    [[nodiscard]] io::result<std::size_t> try_write(std::span<const std::byte> buf) noexcept;
-    /// Waits until the socket is readable (or closed / in error). A spurious readiness is
-    /// possible: `try_read` may still report would_block.
-    [[nodiscard]] task<io::result<ready_state>> readable();
-    [[nodiscard]] task<io::result<ready_state>> writable();
-
-    /// shutdown(2): after `write`, the peer reads end of stream once it has read all that
-    /// was sent.
-    io::result<void> shutdown(shutdown_how how) noexcept;
     io::result<void> set_nodelay(bool on) noexcept;
     [[nodiscard]] io::result<bool> nodelay() const noexcept;
     /// SO_LINGER: none = the default (close returns at once, data is sent in the
@@ -113,15 +84,9 @@ public:
     /// them. Destroying the write half shuts the write direction down.
     [[nodiscard]] std::pair<tcp_owned_read_half, tcp_owned_write_half> into_split() &&;
 
-    [[nodiscard]] int native_handle() const noexcept { return source_.fd(); }
-    [[nodiscard]] bool is_open() const noexcept { return source_.is_open(); }
-    /// Closes the connection now (the destructor does it otherwise).
-    void close() noexcept { source_.close(); }
-
 private:
     friend class tcp_listener;
-    explicit tcp_stream(::tako::detail::io_source s) noexcept : source_(std::move(s)) {}
-    ::tako::detail::io_source source_;
+    explicit tcp_stream(::tako::detail::io_source s) noexcept : basic_stream(std::move(s)) {}
 };
 
 } // namespace tako::net

@@ -36,6 +36,7 @@
 
 #include "tako/detail/io_source.hpp"
 #include "tako/io/result.hpp"
+#include "tako/net/basic_stream.hpp"
 #include "tako/net/ready_state.hpp"
 #include "tako/net/shutdown_how.hpp"
 #include "tako/net/unix_address.hpp"
@@ -52,7 +53,7 @@ struct unix_credentials {
 };
 
 /// A connected Unix domain stream socket.
-class unix_stream {
+class unix_stream : public basic_stream {
 public:
     /// A closed stream: every operation fails with `io::errc::closed`.
     unix_stream() noexcept = default;
@@ -72,45 +73,6 @@ public:
     /// stays the caller's.
     [[nodiscard]] static io::result<unix_stream> from_fd(int fd) noexcept;
 
-    /// Reads what is available, at most `buf.size()` bytes; 0 at end of stream (or for an
-    /// empty buffer). Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> read(std::span<std::byte> buf);
-    /// `read` into chars. Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> read(std::span<char> buf) {
-        return read(std::as_writable_bytes(buf));
-    }
-    /// Like `read` but leaves the bytes in the socket. Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> peek(std::span<std::byte> buf);
-    /// Fills `buf` entirely; `io::errc::unexpected_eof` if the stream ends first. Not
-    /// cancel-safe: cancelled midway, the bytes read so far are lost.
-    [[nodiscard]] task<io::result<void>> read_exact(std::span<std::byte> buf);
-    /// Writes some of `buf`; how much. Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> write(std::span<const std::byte> buf);
-    /// Writes all of `buf` (`io::errc::write_zero` if the socket takes nothing). Not
-    /// cancel-safe: cancelled midway, part of `buf` may have been written.
-    [[nodiscard]] task<io::result<void>> write_all(std::span<const std::byte> buf);
-    /// `write_all` of text. Not cancel-safe.
-    [[nodiscard]] task<io::result<void>> write_all(std::string_view text) {
-        return write_all(std::as_bytes(std::span(text.data(), text.size())));
-    }
-    /// Scatter read over `iov` (at most IOV_MAX entries). Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> read_vectored(std::span<const ::iovec> iov);
-    /// Gather write over `iov` (at most IOV_MAX entries). Cancel-safe.
-    [[nodiscard]] task<io::result<std::size_t>> write_vectored(std::span<const ::iovec> iov);
-
-    /// One read attempt, now: `std::errc::operation_would_block` if nothing is available.
-    [[nodiscard]] io::result<std::size_t> try_read(std::span<std::byte> buf) noexcept;
-    /// One write attempt, now: `operation_would_block` if the send buffer is full.
-    [[nodiscard]] io::result<std::size_t> try_write(std::span<const std::byte> buf) noexcept;
-    /// Waits until the socket is readable (or closed / in error). A spurious readiness is
-    /// possible: `try_read` may still report would_block. Cancel-safe.
-    [[nodiscard]] task<io::result<ready_state>> readable();
-    /// Waits until the socket is writable (or closed / in error). Cancel-safe.
-    [[nodiscard]] task<io::result<ready_state>> writable();
-
-    /// shutdown(2): after `write`, the peer reads end of stream once it has read all that
-    /// was sent; this side can still read.
-    io::result<void> shutdown(shutdown_how how) noexcept;
     /// The peer's pid, uid and gid (SO_PEERCRED).
     [[nodiscard]] io::result<unix_credentials> peer_cred() const noexcept;
     /// This side's address (unnamed for a connecting client).
@@ -118,17 +80,9 @@ public:
     /// The peer's address (the listener's path for a client; unnamed for an accepted one).
     [[nodiscard]] io::result<unix_address> peer_addr() const noexcept;
 
-    /// The descriptor, still owned by the stream.
-    [[nodiscard]] int native_handle() const noexcept { return source_.fd(); }
-    /// False once closed or moved from.
-    [[nodiscard]] bool is_open() const noexcept { return source_.is_open(); }
-    /// Closes the connection now (the destructor does it otherwise).
-    void close() noexcept { source_.close(); }
-
 private:
     friend class unix_listener;
-    explicit unix_stream(::tako::detail::io_source s) noexcept : source_(std::move(s)) {}
-    ::tako::detail::io_source source_;
+    explicit unix_stream(::tako::detail::io_source s) noexcept : basic_stream(std::move(s)) {}
 };
 
 } // namespace tako::net
