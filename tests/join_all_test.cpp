@@ -860,3 +860,15 @@ TEST(task_ids, start_at_one) {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
     EXPECT_EXIT(std::exit(first_task_ids_exit_code()), ::testing::ExitedWithCode(0), "");
 }
+
+TAKO_TEST(join_set, a_moved_from_set_is_empty_and_usable) {
+    tako::join_set<int> a;
+    a.spawn([]() -> tako::task<int> { co_return 1; });
+    tako::join_set<int> b = std::move(a);
+    EXPECT_TRUE(a.empty()); // NOLINT(bugprone-use-after-move): the documented state
+    a.detach_all();         // no shared state: must not crash
+    EXPECT_FALSE(co_await a.join_next());
+    a.spawn([]() -> tako::task<int> { co_return 2; }); // makes fresh state
+    EXPECT_EQ((co_await a.join_next()).value().value(), 2);
+    EXPECT_EQ((co_await b.join_next()).value().value(), 1);
+}

@@ -118,12 +118,16 @@ public:
     using value_type = detail::value_or_monostate<T>;
 
     join_set() : state_(std::make_shared<detail::join_set_state>()) {}
-    join_set(join_set&&) noexcept = default;
+    /// Takes `other`'s tasks; `other` is left empty and usable (it makes new shared state
+    /// when it next spawns).
+    join_set(join_set&& other) noexcept
+        : state_(std::move(other.state_)), tasks_(std::exchange(other.tasks_, {})),
+          next_key_(other.next_key_) {}
     join_set& operator=(join_set&& other) noexcept {
         if (this != &other) {
             abort_all();
             state_ = std::move(other.state_);
-            tasks_ = std::move(other.tasks_);
+            tasks_ = std::exchange(other.tasks_, {});
             next_key_ = other.next_key_;
         }
         return *this;
@@ -137,6 +141,7 @@ public:
     requires detail::spawnable<X> && std::is_same_v<detail::spawn_result_t<X>, T>
         abort_handle spawn(X&& work, std::source_location loc = std::source_location::current()) {
         detail::scheduler& s = detail::current_scheduler("tako::join_set::spawn");
+        ensure_state();
         using entry = detail::join_set_entry<std::decay_t<X>>;
         const std::uint64_t key = next_key_++;
         auto* cell = detail::make_cell(entry(state_, key, std::forward<X>(work)), nullptr, loc);
@@ -163,6 +168,7 @@ public:
     template <detail::blocking_into<T> F>
     abort_handle spawn_blocking(F&& f, std::source_location loc = std::source_location::current()) {
         using entry = detail::join_set_entry<std::decay_t<F>>;
+        ensure_state();
         const std::uint64_t key = next_key_++;
         // The task may end (and report `key`) before it is in `tasks_`: the report waits in
         // `state_->finished` until this task (the set's only user) looks at it.
@@ -308,8 +314,10 @@ public:
     /// goes to the runtime's unhandled-exception hook. The set is empty afterwards.
     void detach_all() noexcept {
         tasks_.clear();
-        std::lock_guard guard(state_->lock);
-        state_->finished.clear();
+        if (state_) { // null in a moved-from set
+            std::lock_guard guard(state_->lock);
+            state_->finished.clear();
+        }
     }
 
     /// The number of tasks in the set (running, or finished and not yet joined).
@@ -318,6 +326,12 @@ public:
     [[nodiscard]] bool empty() const noexcept { return tasks_.empty(); }
 
 private:
+    /// A moved-from set gets fresh shared state before it spawns again.
+    void ensure_state() {
+        if (!state_) {
+            state_ = std::make_shared<detail::join_set_state>();
+        }
+    }
     std::optional<std::uint64_t> peek_finished() {
         std::lock_guard guard(state_->lock);
         // Skip keys of detached tasks.
