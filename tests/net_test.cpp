@@ -650,3 +650,40 @@ TAKO_TEST(tcp_split, borrowed_halves) {
     TAKO_CO_ASSERT_TRUE(co_await b.read_exact(buf2));
     EXPECT_EQ(text_of(buf2), "both ways");
 }
+
+// A read that loses a timeout leaves its readiness wait behind; a late edge for it must not
+// resume the task's next wait (a sleep) early, on a multi_thread runtime where the driver
+// fires from another worker. Nothing is lost either: every byte written is read.
+TAKO_TEST_MT(tcp, stale_readiness_wake_does_not_end_the_next_sleep) {
+    auto [a, b] = co_await connected_pair();
+    std::atomic<bool> stop{false};
+    auto writer = tako::spawn(
+        [](tcp_stream* s, std::atomic<bool>* stop) -> tako::task<int> {
+            int sent = 0;
+            while (!stop->load()) {
+                if (!co_await s->write_all("z")) {
+                    break;
+                }
+                ++sent;
+                co_await tako::time::sleep(1ms);
+            }
+            co_return sent;
+        },
+        &a, &stop);
+    std::size_t got = 0;
+    std::array<std::byte, 64> buf;
+    for (int i = 0; i < 200; ++i) {
+        auto r = co_await tako::time::timeout(1ms, b.read(buf));
+        if (r && *r) {
+            got += **r;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        co_await tako::time::sleep(2ms);
+        EXPECT_GE(std::chrono::steady_clock::now() - t0, 1ms) << "iteration " << i;
+    }
+    stop.store(true);
+    const int sent = (co_await writer).value();
+    a.close();
+    got += (co_await read_all(b)).size();
+    EXPECT_EQ(got, static_cast<std::size_t>(sent));
+}
