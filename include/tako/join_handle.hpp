@@ -108,7 +108,7 @@ public:
             ~release() { detail::drop_join_handle(t); }
         } guard{t};
         const task_id id{t->id};
-        if (!t->root) {
+        if (t->root_promise == nullptr) {
             return std::unexpected(join_error::cancelled(id));
         }
         auto* promise = static_cast<detail::task_promise<T>*>(t->root_promise);
@@ -147,8 +147,8 @@ public:
             if (detail::is_complete(handle_.task_)) {
                 return detail::complete_or_yield(h);
             }
-            switch (
-                detail::register_join_waiter(handle_.task_, detail::record_suspension(h, gate_))) {
+            waker_ = detail::record_suspension(h, gate_);
+            switch (detail::register_join_waiter(handle_.task_, waker_)) {
             case detail::join_wait::linked:
                 linked_ = true;
                 return true;
@@ -168,6 +168,7 @@ public:
     private:
         join_handle& handle_;
         detail::wake_gate gate_;
+        detail::waker waker_; ///< the task's join slot points here while linked_
         bool linked_ = false;
     };
 

@@ -12,6 +12,8 @@
 /// ```
 
 #include <coroutine>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -29,17 +31,41 @@ class task;
 
 namespace detail {
 
+/// Set by destroy_frames while it destroys a frame: a destructor that throws then lands in
+/// unhandled_exception (the body's implicit handler), which records it here.
+struct frame_destruction {
+    const promise_base* promise;
+    bool threw;
+};
+extern constinit thread_local frame_destruction* tls_destroying;
+
+/// Allocates a task frame behind a `task_prefix_size` prefix (docs/task-layout.md).
+[[nodiscard]] inline void* allocate_task_frame(std::size_t size) {
+    auto* frame = static_cast<char*>(frame_allocate(size + task_prefix_size));
+    frame += task_prefix_size;
+    const frame_trailer trailer{static_cast<std::uint32_t>(size), 0, 0, 0};
+    std::memcpy(frame - sizeof(frame_trailer), &trailer, sizeof(trailer));
+    return frame;
+}
+
+/// Frees a task frame unless a spawned task's header lives in its prefix: then the block
+/// is the header's, and its last reference frees it.
+inline void free_task_frame(void* frame, std::size_t size) noexcept {
+    auto* f = static_cast<char*>(frame);
+    if (f[-1] != 0) {
+        return; // hosts_task
+    }
+    frame_deallocate(f - task_prefix_size, size + task_prefix_size);
+}
+
 /// What every task<T> promise has: the awaiter to resume, and an escaped exception.
 struct promise_base {
     std::coroutine_handle<> continuation;
     std::exception_ptr exception;
-    /// Set by destroy_frames while it destroys this frame: a destructor that throws then
-    /// lands in unhandled_exception (the body's implicit handler), which records it here.
-    bool* threw_while_destroyed = nullptr;
 
-    static void* operator new(std::size_t size) { return frame_allocate(size); }
+    static void* operator new(std::size_t size) { return allocate_task_frame(size); }
     static void operator delete(void* frame, std::size_t size) noexcept {
-        frame_deallocate(frame, size);
+        free_task_frame(frame, size);
     }
 
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -61,8 +87,8 @@ struct promise_base {
     final_awaiter final_suspend() noexcept { return {}; }
     void unhandled_exception() noexcept {
         exception = std::current_exception();
-        if (threw_while_destroyed != nullptr) {
-            *threw_while_destroyed = true;
+        if (tls_destroying != nullptr && tls_destroying->promise == this) {
+            tls_destroying->threw = true;
         }
     }
 

@@ -58,6 +58,7 @@ struct block_latch {
 struct completion_awaiter {
     task_header* target;
     wake_gate gate{};
+    waker w{}; ///< the target's join slot points here while linked
     bool linked = false;
     ~completion_awaiter() {
         if (linked) {
@@ -67,7 +68,8 @@ struct completion_awaiter {
     bool await_ready() const noexcept { return is_complete(target); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
         // The watcher is the only awaiter of its target: never busy.
-        linked = register_join_waiter(target, record_suspension(h, gate)) == join_wait::linked;
+        w = record_suspension(h, gate);
+        linked = register_join_waiter(target, w) == join_wait::linked;
         return linked;
     }
     void await_resume() noexcept { linked = false; }

@@ -1,5 +1,6 @@
-// The task state machine (docs/execution-model.md): running, waking, completing,
-// cancelling and joining a spawned task. Every transition is one RMW on the state word.
+// The task harness (docs/execution-model.md): running, waking, completing, cancelling and
+// joining a spawned task. The state transitions themselves are in runtime/task_state.hpp;
+// this file carries out what each one says must happen.
 
 #include <cassert>
 #include <cstdio>
@@ -8,30 +9,22 @@
 
 #include "runtime/blocking_pool.hpp"
 #include "runtime/scheduler.hpp"
+#include "runtime/task_state.hpp"
 #include "tako/task.hpp"
 
 namespace tako::detail {
 
 using namespace task_state;
+using namespace task_transition;
 
 constinit thread_local poll_context tls_poll{};
 
 namespace {
 
-constexpr std::uint64_t ref_mask = ~(ref_one - 1);
-
-std::uint64_t refs(std::uint64_t s) noexcept {
-    return (s & ref_mask) / ref_one;
-}
-
-/// Drops `n` references (and clears `bits`, which must be set); frees the cell if they
+/// Drops `n` references (and clears `bits`, which must be set); frees the task if they
 /// were the last.
 void release(task_header* t, std::uint64_t n, std::uint64_t bits = 0) noexcept {
-    // acq_rel: the decrement that frees must see every other owner's writes (acquire),
-    // and ours must be visible to whoever frees (release).
-    std::uint64_t prev = t->state.fetch_sub(n * ref_one + bits, std::memory_order_acq_rel);
-    assert(refs(prev) >= n);
-    if (refs(prev) == n) {
+    if (drop_refs(t, n, bits)) {
         t->drop(t, drop_kind::deallocate);
     }
 }
@@ -41,9 +34,8 @@ void notify_join_waiter(task_header* t) noexcept {
     task_ref r;
     {
         std::lock_guard guard(t->join_lock);
-        if (t->join_waiter) {
-            r = t->join_waiter.fire();
-            t->join_waiter = {};
+        if (t->join_waiter != nullptr) {
+            r = std::exchange(t->join_waiter, nullptr)->fire();
         }
     }
     std::move(r).wake();
@@ -54,15 +46,8 @@ void notify_join_waiter(task_header* t) noexcept {
 void finish(task_header* t, std::uint64_t extra_refs) noexcept {
     t->drop(t, drop_kind::callable);
     t->sched->core().registry.remove(t);
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    std::uint64_t next = 0;
-    do {
-        next = (s & ~(running | notified)) | complete;
-        // acq_rel: release publishes the result to the join_handle; acquire orders
-        // the join_interest read.
-    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    if (!(s & join_interest) && t->root && t->root_promise->exception) {
+    const std::uint64_t s = transition_to_complete(t);
+    if (!(s & join_interest) && t->root_promise != nullptr && t->root_promise->exception) {
         t->sched->core().report_unhandled(t, t->root_promise->exception);
     }
     if (s & join_waker) {
@@ -75,13 +60,12 @@ void finish(task_header* t, std::uint64_t extra_refs) noexcept {
 constinit thread_local task_header* tls_cancelling = nullptr;
 
 void cancel_frames(task_header* t) noexcept {
-    if (t->root) {
+    if (t->root_promise != nullptr) {
         // Destroys the whole chain outermost-first; every awaiter unlinks its wait node
-        // in its destructor (docs/execution-model.md).
-        std::coroutine_handle<> root = t->root;
-        t->root = nullptr;
+        // in its destructor (docs/execution-model.md). The block stays: it is the header's.
+        promise_base* const promise = std::exchange(t->root_promise, nullptr);
         task_header* const outer = std::exchange(tls_cancelling, t);
-        destroy_frames(root, *t->root_promise);
+        destroy_frames(t->root(), *promise);
         tls_cancelling = outer;
     }
 }
@@ -112,25 +96,14 @@ void submit_and_release(task_header* t) noexcept {
         sched->pin();
     }
     sched->schedule(t, false);
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    for (;;) {
-        if (s & push_again) {
-            if (t->state.compare_exchange_weak(s, s & ~push_again, std::memory_order_acq_rel,
-                                               std::memory_order_acquire)) {
-                sched->schedule(t, false);
-                s = t->state.load(std::memory_order_acquire);
-            }
-            continue;
-        }
-        if (t->state.compare_exchange_weak(s, s - ref_one - scheduling, std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-            break;
-        }
+    after_push what = after_push::push_again;
+    while ((what = transition_after_push(t)) == after_push::push_again) {
+        sched->schedule(t, false);
     }
     if (pinned) {
         sched->unpin();
     }
-    if (refs(s) == 1) {
+    if (what == after_push::freed) {
         t->drop(t, drop_kind::deallocate);
     }
 }
@@ -149,21 +122,25 @@ void report_destructor_exception(std::exception_ptr e) noexcept {
 }
 } // namespace
 
+constinit thread_local frame_destruction* tls_destroying = nullptr;
+
 void destroy_frames(std::coroutine_handle<> h, promise_base& p) noexcept {
     // A local's destructor that throws during destroy() is caught by the body's implicit
     // handler: unhandled_exception runs, then the final suspend, and destroy() returns with
     // the frame suspended there, not freed. No continuation: the final suspend must not
     // resume anyone. Then the frame is destroyed once more, from its final suspend point.
-    bool threw = false;
+    frame_destruction here{&p, false};
+    frame_destruction* const outer = std::exchange(tls_destroying, &here);
     p.continuation = nullptr;
-    p.threw_while_destroyed = &threw;
     try {
         h.destroy();
     } catch (...) {
+        tls_destroying = outer;
         report_destructor_exception(std::current_exception()); // a parameter's destructor
         return;
     }
-    if (threw) {
+    tls_destroying = outer;
+    if (here.threw) {
         std::exception_ptr e = std::exchange(p.exception, nullptr);
         destroy_frames(h, p);
         report_destructor_exception(std::move(e));
@@ -212,53 +189,32 @@ void task_ref::wake() && noexcept {
     if (t == nullptr) {
         return;
     }
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    std::uint64_t next = 0;
-    bool submit = false;
-    do {
-        submit = false;
-        if (s & (complete | notified)) {
-            next = s - ref_one; // coalesced, or nothing left to run
-        } else if (s & running) {
-            next = (s | notified) - ref_one; // the runner re-queues it
-        } else if (s & scheduling) {
-            // Another waker is still pushing an earlier notification: it pushes once more
-            // for us. Our reference becomes the queue's.
-            next = s | notified | push_again;
-        } else {
-            // A new reference for the queue; ours is kept until the push is done.
-            next = (s | notified | scheduling) + ref_one;
-            submit = true;
-        }
-        // acq_rel: release makes the resource's writes (the fired node) visible to
-        // the runner, which acquires in run_task.
-    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    if (submit) {
+    switch (transition_to_notified(t)) {
+    case to_notified::submit:
         submit_and_release(t);
-    } else if (refs(next) == 0) {
+        break;
+    case to_notified::freed:
         t->drop(t, drop_kind::deallocate);
+        break;
+    case to_notified::nothing:
+    case to_notified::handed:
+        break;
     }
 }
 
 void run_task(task_header* t) noexcept {
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    std::uint64_t next = 0;
-    do {
-        if (s & (complete | running)) {
-            // Cancelled at shutdown while queued (complete), or being cancelled right now
-            // by the shutdown thread (running): only our queue reference is left to drop.
-            release(t, 1);
-            return;
-        }
-        next = (s & ~notified) | running;
-        // acquire: the previous runner's frame writes and the waker's node writes.
-    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acquire,
-                                             std::memory_order_relaxed));
-    if (s & cancelled) {
+    switch (transition_to_running(t)) {
+    case to_running::gone:
+        // Cancelled at shutdown while queued (complete), or being cancelled right now by
+        // the shutdown thread (running): only our queue reference is left to drop.
+        release(t, 1);
+        return;
+    case to_running::cancel:
         cancel_frames(t);
         finish(t, 1);
         return;
+    case to_running::run:
+        break;
     }
 
     bool yielded = false;
@@ -277,83 +233,51 @@ void run_task(task_header* t) noexcept {
         c = outer;
         c.budget = budget;
 
-        if (t->root.done()) {
+        if (t->root().done()) {
             finish(t, 1);
             return;
         }
     }
     // Else a stale wake (meant for a wait the task has left): it stays suspended.
-    s = t->state.load(std::memory_order_relaxed);
-    bool requeue = false;
-    do {
-        requeue = yielded || (s & notified);
-        next = s & ~running;
-        next = requeue ? (next | notified) : next - ref_one;
-        // release: our frame writes are visible to the next runner.
-    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    if (requeue) {
+    switch (transition_to_idle(t, yielded)) {
+    case to_idle::requeue:
         t->sched->schedule(t, true);
+        break;
+    case to_idle::freed:
+        // Impossible while the registry holds its reference; kept total for clarity.
+        t->drop(t, drop_kind::deallocate);
+        break;
+    case to_idle::idle:
+        break;
     }
 }
 
 void cancel_for_shutdown(task_header* t) noexcept {
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    do {
-        while (s & (scheduling | push_again)) {
-            // Another thread is pushing the task to its queue: let it finish, so the
-            // queue drain sees the entry and the scheduler outlives the push.
-            std::this_thread::yield();
-            s = t->state.load(std::memory_order_acquire);
-        }
-        if (s & (running | complete)) {
-            return; // a blocking task still running: it completes on its own
-        }
-    } while (!t->state.compare_exchange_weak(s, s | running | cancelled, std::memory_order_acquire,
-                                             std::memory_order_relaxed));
+    if (transition_to_shutdown(t) == to_shutdown::skip) {
+        return; // a blocking task still running completes on its own
+    }
     cancel_frames(t);
     // A queued task keeps its queue reference; the queue drain releases it.
     finish(t, 0);
 }
 
 void fail_unstarted(task_header* t, std::exception_ptr e) noexcept {
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    do {
-        if (s & (complete | running)) {
-            release(t, 1); // cancelled meanwhile (shutdown): only our reference is left
-            return;
-        }
-    } while (!t->state.compare_exchange_weak(s, (s & ~notified) | running,
-                                             std::memory_order_acquire, std::memory_order_relaxed));
-    if (s & cancelled) {
+    switch (transition_to_running(t)) {
+    case to_running::gone:
+        release(t, 1); // cancelled meanwhile (shutdown): only our reference is left
+        return;
+    case to_running::cancel:
         cancel_frames(t);
-    } else {
+        break;
+    case to_running::run:
         t->root_promise->exception = std::move(e);
+        break;
     }
     finish(t, 1);
 }
 
 void abort_task(task_header* t) noexcept {
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    std::uint64_t next = 0;
-    bool submit = false;
-    do {
-        submit = false;
-        if (s & (complete | cancelled)) {
-            return;
-        }
-        if (s & (running | notified)) {
-            next = s | cancelled | notified; // the runner (or the queue) cancels it
-        } else if (s & scheduling) {
-            next = (s | cancelled | notified | push_again) + ref_one; // see task_ref::wake
-        } else {
-            // One reference for the queue, one held until the push is done.
-            next = (s | cancelled | notified | scheduling) + 2 * ref_one;
-            submit = true;
-        }
-    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    if (submit) {
+    if (transition_to_cancelled(t) == to_cancelled::submit) {
         submit_and_release(t);
     }
 }
@@ -364,54 +288,35 @@ bool is_complete(const task_header* t) noexcept {
 }
 
 void drop_join_handle(task_header* t) noexcept {
-    // Clearing join_interest and dropping the handle's reference is one RMW (the handle
-    // holds the bit, so subtracting it clears it). acquire: a completed task's result is
-    // visible.
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    for (;;) {
-        if (s & complete) {
-            // finish() saw our interest and left the report to us. Check while our
-            // reference still keeps the frame alive.
-            if (t->root && t->root_promise->exception) {
-                report_dropped_exception(t);
-            }
-            release(t, 1, join_interest);
-            return;
+    if (transition_drop_join(t) == drop_join::complete) {
+        // finish() saw our interest and left the report to us. Check while our reference
+        // still keeps the frame alive.
+        if (t->root_promise != nullptr && t->root_promise->exception) {
+            report_dropped_exception(t);
         }
-        // Not complete: the lifecycle reference keeps the task alive past this CAS.
-        if (t->state.compare_exchange_weak(s, s - join_interest - ref_one,
-                                           std::memory_order_acq_rel, std::memory_order_acquire)) {
-            return;
-        }
+        release(t, 1, join_interest);
     }
 }
 
-join_wait register_join_waiter(task_header* t, waker w) noexcept {
+join_wait register_join_waiter(task_header* t, const waker& w) noexcept {
     std::lock_guard guard(t->join_lock);
-    if (t->join_waiter) {
+    if (t->join_waiter != nullptr) {
         return join_wait::busy;
     }
-    t->join_waiter = w;
+    t->join_waiter = &w;
     // Setting JOIN_WAKER fails once COMPLETE is set: either finish() sees the bit (and
     // takes the lock, after us), or we see COMPLETE and do not wait.
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    do {
-        if (s & complete) {
-            t->join_waiter = {};
-            return join_wait::complete;
-        }
-    } while (!t->state.compare_exchange_weak(s, s | join_waker, std::memory_order_acq_rel,
-                                             std::memory_order_acquire));
+    if (!transition_set_join_waker(t)) {
+        t->join_waiter = nullptr;
+        return join_wait::complete;
+    }
     return join_wait::linked;
 }
 
 void unregister_join_waiter(task_header* t) noexcept {
     std::lock_guard guard(t->join_lock);
-    t->join_waiter = {};
-    std::uint64_t s = t->state.load(std::memory_order_relaxed);
-    while (!(s & complete) &&
-           !t->state.compare_exchange_weak(s, s & ~join_waker, std::memory_order_relaxed)) {
-    }
+    t->join_waiter = nullptr;
+    transition_unset_join_waker(t);
 }
 
 /// Ids come from one process-wide counter, so they start at 1 and follow spawn order
@@ -427,11 +332,10 @@ void submit_new_task(scheduler& s, task_header* t) noexcept {
     if (!core.registry.insert(t)) {
         // The runtime is shutting down: the task is cancelled before it starts. Its
         // registry and queue references are dropped; handles keep theirs.
-        t->state.fetch_or(running | cancelled, std::memory_order_relaxed);
+        transition_cancel_unstarted_begin(t);
         cancel_frames(t);
         t->drop(t, drop_kind::callable);
-        t->state.fetch_sub(2 * ref_one, std::memory_order_relaxed);
-        t->state.fetch_xor(running | complete | notified, std::memory_order_release);
+        transition_cancel_unstarted_end(t);
         return;
     }
     s.schedule(t, false);

@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// Building a spawned task: the cell (header + owned callable) and the calls into the
-/// runtime that a template needs. Everything else about tasks lives in src/runtime.
+/// Building a spawned task: its header in the root frame's prefix, its callable, and the
+/// calls into the runtime that a template needs. Everything else about tasks lives in src/runtime.
 
 #include <concepts>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <source_location>
@@ -39,84 +40,127 @@ enum class join_wait : unsigned char {
     busy,     ///< another awaiter is linked (two tasks await one handle): nothing linked
 };
 /// Links the awaiting task's waker to the task's join slot.
-join_wait register_join_waiter(task_header* t, waker w) noexcept;
+/// `w` must stay where it is until completion fires it or `unregister_join_waiter`.
+join_wait register_join_waiter(task_header* t, const waker& w) noexcept;
 void unregister_join_waiter(task_header* t) noexcept;
 
 /// Tasks spawned from a coroutine rather than from a callable own no callable.
 struct no_callable {};
 
-template <class T, class F>
-struct task_cell final : task_header {
-    [[no_unique_address]] std::conditional_t<std::is_same_v<F, no_callable>, no_callable,
-                                             std::optional<F>>
-        callable;
+/// A callable with no state is not stored per task: every task of that type calls one
+/// shared instance (no allocation). Anything else is boxed next to the task.
+template <class F>
+inline constexpr bool shared_callable = std::is_empty_v<F> && std::is_trivially_copyable_v<F>;
 
-    static void drop_impl(task_header* h, drop_kind kind) noexcept {
-        auto* self = static_cast<task_cell*>(h);
-        if (kind == drop_kind::callable) {
-            if constexpr (!std::is_same_v<F, no_callable>) {
-                self->callable.reset();
+/// A box holding a spawned task's callable, freed when the task ends.
+template <class F>
+struct callable_box {
+    template <class X>
+    static F* make(X&& x) {
+        if constexpr (alignof(F) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+            void* p = frame_allocate(sizeof(F));
+            try {
+                return ::new (p) F(std::forward<X>(x));
+            } catch (...) {
+                frame_deallocate(p, sizeof(F));
+                throw;
             }
-            return;
+        } else {
+            return new F(std::forward<X>(x));
         }
-        if (self->root) {
-            destroy_frames(self->root, *self->root_promise);
+    }
+    static void destroy(void* p) noexcept {
+        if constexpr (alignof(F) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+            static_cast<F*>(p)->~F();
+            frame_deallocate(p, sizeof(F));
+        } else {
+            delete static_cast<F*>(p);
         }
-        self->~task_cell();
-        frame_deallocate(self, sizeof(task_cell));
     }
 };
 
-template <class T, class F>
-task_cell<T, F>* new_cell(const char* name, std::source_location loc) {
-    auto* cell = ::new (frame_allocate(sizeof(task_cell<T, F>))) task_cell<T, F>();
-    cell->drop = &task_cell<T, F>::drop_impl;
-    cell->id = next_task_id();
+/// The task's `drop` for a task made from callable `F` (or `no_callable`).
+template <class F>
+void drop_task(task_header* t, drop_kind kind) noexcept {
+    constexpr bool boxed = !std::is_same_v<F, no_callable> && !shared_callable<F>;
+    if constexpr (boxed) {
+        if (t->callable != nullptr) {
+            callable_box<F>::destroy(std::exchange(t->callable, nullptr));
+        }
+    }
+    if (kind == drop_kind::callable) {
+        return;
+    }
+    if (t->root_promise != nullptr) {
+        // The root frame's delete leaves the block alone (hosts_task): it is freed below.
+        destroy_frames(t->root(), *std::exchange(t->root_promise, nullptr));
+    }
+    const std::size_t block = task_prefix_size + t->frame_size;
+    t->~task_header();
+    frame_deallocate(t, block);
+}
+
+/// Builds the task's header in the prefix of `body`'s frame (docs/task-layout.md): the
+/// task is one allocation, plus a box when its callable has state.
+template <class F, class T>
+task_header* adopt_root(task<T> body, void* callable, const char* name,
+                        std::source_location loc) noexcept {
+    auto h = body.release();
+    auto* frame = static_cast<char*>(h.address());
+    frame_trailer trailer;
+    std::memcpy(&trailer, frame - sizeof(frame_trailer), sizeof(trailer));
+    auto* t = ::new (frame - task_prefix_size) task_header();
+    t->frame_size = trailer.frame_size;
+    t->hosts_task = 1;
+    t->drop = &drop_task<F>;
+    t->callable = callable;
+    t->id = next_task_id();
     // Three references: the registry's (until the task finishes), the join_handle's, and
     // the run queue's. Set here, before any handle can take another reference.
-    cell->state.store(task_state::notified | task_state::join_interest | 3 * task_state::ref_one,
-                      std::memory_order_relaxed);
-    cell->name = name;
-    cell->location = loc;
-    return cell;
+    t->state.store(task_state::notified | task_state::join_interest | 3 * task_state::ref_one,
+                   std::memory_order_relaxed);
+    t->name = name;
+    t->location = loc;
+    t->root_promise = &h.promise();
+    t->resume_point = suspension{h, nullptr};
+    return t;
 }
 
-template <class T, class F>
-void set_root(task_cell<T, F>* cell, task<T> body) noexcept {
-    auto h = body.release();
-    cell->root = h;
-    cell->root_promise = &h.promise();
-    cell->resume_point = suspension{h, nullptr};
+/// Throws unless `body` is a task that can become a spawned task's root.
+template <class T>
+void check_spawnable(const task<T>& body) {
+    if (!body.valid() || body.done()) {
+        throw_empty_task();
+    }
 }
 
-/// Builds the cell for a coroutine (`task<T>`) or a callable returning one. A callable is
-/// moved into the cell and lives until the task ends, so its captures never dangle.
+/// Builds a task for a coroutine (`task<T>`) or a callable returning one. A callable is
+/// kept (boxed, or shared when stateless) until the task ends, so its captures never
+/// dangle.
 template <class X>
-auto make_cell(X&& x, const char* name, std::source_location loc) {
+task_header* make_cell(X&& x, const char* name, std::source_location loc) {
     if constexpr (task_type<X>) {
-        using T = typename std::remove_cvref_t<X>::value_type;
-        if (!x.valid()) {
-            throw_empty_task();
-        }
-        auto* cell = new_cell<T, no_callable>(name, loc);
-        set_root(cell, std::move(x));
-        return cell;
+        check_spawnable(x);
+        return adopt_root<no_callable>(std::move(x), nullptr, name, loc);
     } else {
         using F = std::decay_t<X>;
         using T = typename std::invoke_result_t<F&>::value_type;
-        auto* cell = new_cell<T, F>(name, loc);
-        try {
-            cell->callable.emplace(std::forward<X>(x));
-            task<T> body = std::invoke(*cell->callable);
-            if (!body.valid()) {
-                throw_empty_task();
+        if constexpr (shared_callable<F>) {
+            static F instance(std::forward<X>(x));
+            task<T> body = std::invoke(instance);
+            check_spawnable(body);
+            return adopt_root<F>(std::move(body), nullptr, name, loc);
+        } else {
+            F* f = callable_box<F>::make(std::forward<X>(x));
+            try {
+                task<T> body = std::invoke(*f);
+                check_spawnable(body);
+                return adopt_root<F>(std::move(body), f, name, loc);
+            } catch (...) {
+                callable_box<F>::destroy(f);
+                throw;
             }
-            set_root(cell, std::move(body));
-        } catch (...) {
-            task_cell<T, F>::drop_impl(cell, drop_kind::deallocate);
-            throw;
         }
-        return cell;
     }
 }
 

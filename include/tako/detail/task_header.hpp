@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <source_location>
@@ -26,8 +27,6 @@ class scheduler;
 struct task_header;
 struct promise_base;
 
-/// The fired flag of one branch of an in-task combinator (`join`, `select`). Flags chain
-/// to the enclosing combinator's branch so nested combinators know which branch to resume.
 /// One `task_local` value in scope; entries chain to the enclosing scope.
 struct local_entry {
     const void* key;
@@ -35,6 +34,8 @@ struct local_entry {
     local_entry* prev;
 };
 
+/// The fired flag of one branch of an in-task combinator (`join`, `select`). Flags chain
+/// to the enclosing combinator's branch so nested combinators know which branch to resume.
 struct branch_flag {
     std::atomic<bool> fired{false};
     branch_flag* parent = nullptr;
@@ -143,36 +144,85 @@ inline constexpr std::uint64_t ref_one = 256;
 
 enum class drop_kind : unsigned char {
     callable,   ///< destroy the owned callable (task ended or was cancelled)
-    deallocate, ///< the last reference is gone: destroy the cell and free it
+    deallocate, ///< the last reference is gone: destroy the frames and free the block
 };
 
-/// The type-erased part of every spawned task (docs/execution-model.md, *A task*).
+/// Bytes in front of every `task<T>` frame: room for the header of a spawned task, so that
+/// a task is one allocation (header, then its root frame). A frame that is only awaited
+/// leaves the room unused; only the last word (`frame_size`, `hosts_task`) is written.
+/// docs/task-layout.md says why this layout won.
+inline constexpr std::size_t task_prefix_size = 128;
+
+/// The type-erased part of every spawned task (docs/task-layout.md). It lives in the
+/// prefix of the task's root frame. The first 64 bytes are what running a task touches.
+///
+/// Who may touch what, and when:
+/// | field                        | written by                          | read by                         |
+/// |------------------------------|-------------------------------------|---------------------------------|
+/// | state                        | any thread, atomically              | any thread                      |
+/// | queue_next                   | the queue that holds the task       | that queue                      |
+/// | sched, drop, id, name,       | the spawning thread, before the     | any thread holding a reference  |
+/// | location, frame_size         | task is published                   |                                 |
+/// | root_promise, resume_point,  | the thread holding RUNNING (or the  | the thread holding RUNNING; the |
+/// | locals, unconstrained_depth, | cancelling thread, which holds it)  | join side after COMPLETE        |
+/// | callable                     |                                     |                                 |
+/// | list_prev, list_next         | the registry, under its shard lock  | the registry                    |
+/// | join_waiter                  | under join_lock                     | under join_lock                 |
 struct task_header {
     std::atomic<std::uint64_t> state{0};
     task_header* queue_next = nullptr; ///< intrusive link for run and inject queues
     scheduler* sched = nullptr;
     void (*drop)(task_header*, drop_kind) noexcept = nullptr;
-    std::coroutine_handle<> root;         ///< outermost task<T> frame; null once cancelled
-    promise_base* root_promise = nullptr; ///< its promise (result or exception)
-    suspension resume_point;              ///< where the task continues when it next runs (and may)
-    task_header* list_prev = nullptr;     ///< the runtime's registry of live tasks
+    /// The root frame's promise (result or exception); null once the frames are destroyed.
+    promise_base* root_promise = nullptr;
+    suspension resume_point;       ///< where the task continues when it next runs (and may)
+    local_entry* locals = nullptr; ///< task_local scopes of the root chain
+    // -- end of the hot cache line --
+    task_header* list_prev = nullptr; ///< the runtime's registry of live tasks
     task_header* list_next = nullptr;
     std::uint64_t id = 0;
+    const waker* join_waiter = nullptr; ///< in the task awaiting this one's join_handle
+    void* callable = nullptr;           ///< the boxed callable that made the root frame
     const char* name = nullptr;
     std::source_location location;
-    local_entry* locals = nullptr;         ///< task_local scopes of the root chain
-    std::uint32_t unconstrained_depth = 0; ///< > 0 while inside tako::unconstrained
-    spin_lock join_lock;                   ///< guards join_waiter
-    waker join_waiter;                     ///< the task awaiting this one's join_handle
+    std::uint32_t frame_size = 0;            ///< bytes of the root frame after this header
+    std::uint16_t unconstrained_depth = 0;   ///< > 0 while inside tako::unconstrained
+    spin_lock join_lock;                     ///< guards join_waiter
+    /// Last byte of the prefix: set while a header lives here (then the frame's delete
+    /// leaves the block to the header); a frame that is only awaited has it clear.
+    std::uint8_t hosts_task = 0;
+
+    /// The root frame: it starts right after the header.
+    [[nodiscard]] std::coroutine_handle<> root() noexcept {
+        return std::coroutine_handle<>::from_address(this + 1);
+    }
 
     void ref_inc() noexcept {
         // relaxed: a new reference is always made from an existing one, which keeps the
         // task alive; only the decrement that frees needs ordering.
         state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
     }
-    /// Drops one reference; frees the cell when it was the last.
+    /// Drops one reference; frees the block when it was the last.
     void ref_dec() noexcept;
 };
+
+static_assert(sizeof(task_header) == task_prefix_size,
+              "the header fills the frame prefix exactly");
+static_assert(task_prefix_size % __STDCPP_DEFAULT_NEW_ALIGNMENT__ == 0,
+              "frames after the prefix keep operator new's alignment");
+
+/// The last word of a frame prefix, as `promise_base::operator new` writes it for every
+/// frame (same layout as the header's last word).
+struct frame_trailer {
+    std::uint32_t frame_size;
+    std::uint16_t unconstrained_depth;
+    std::uint8_t join_lock;
+    std::uint8_t hosts_task;
+};
+static_assert(sizeof(frame_trailer) == 8);
+static_assert(offsetof(task_header, frame_size) == task_prefix_size - sizeof(frame_trailer) &&
+                  offsetof(task_header, hosts_task) == task_prefix_size - 1,
+              "the header's last word is laid out as frame_trailer");
 
 /// Records that the running task suspends at `h` until `gate` opens, closes the gate, and
 /// returns whom to wake. Call it from a leaf awaiter's `await_suspend` on the runner
