@@ -210,20 +210,22 @@ TEST(timer_wheel, cancel_after_cascade_unlinks_from_the_new_slot) {
     EXPECT_EQ(w.advance(100), ids{1});
 }
 
-// Deadlines past the wheel's reach (about 2.2 years of ticks) are clamped to its last
-// tick: they fire there, not never and not at once.
-TEST(timer_wheel, far_future_deadlines_are_clamped_to_the_last_tick) {
+// Deadlines past the wheel's reach (2^36 ticks, about 2.2 years) are neither lost nor
+// fired early: the wheel reports an expiration within its reach, so the driver wakes to
+// cascade them, and none fires before the last tick. (What happens at the last tick is
+// not pinned here: today such entries fire there, which ends long sleeps early; see the
+// report of the internal-tests branch.)
+TEST(timer_wheel, far_future_deadlines_stay_armed_until_the_wheel_reach) {
     wheel_fixture w(3);
     w.insert(0, timer_wheel::max_tick + 1000);
     w.insert(1, never);
     w.insert(2, timer_wheel::max_tick);
-    EXPECT_EQ(w.entry(0).tick, timer_wheel::max_tick);
-    EXPECT_EQ(w.entry(1).tick, timer_wheel::max_tick);
+    EXPECT_GE(w.entry(0).tick, timer_wheel::max_tick);
+    EXPECT_GE(w.entry(1).tick, timer_wheel::max_tick);
     EXPECT_LE(w.wheel.next_expiration(), timer_wheel::max_tick);
     EXPECT_EQ(w.advance(timer_wheel::max_tick - 1), ids{});
-    ids fired = w.advance(timer_wheel::max_tick);
-    std::sort(fired.begin(), fired.end());
-    EXPECT_EQ(fired, (ids{0, 1, 2}));
+    const ids fired = w.advance(timer_wheel::max_tick);
+    EXPECT_NE(std::find(fired.begin(), fired.end(), 2u), fired.end());
 }
 
 TEST(timer_wheel, fired_or_cancelled_entry_can_be_inserted_again) {
