@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +83,29 @@ inline bool finishes_within(std::function<void()> fn, std::chrono::milliseconds 
         done->store(true, std::memory_order_release);
     }).detach();
     return wait_until([&] { return done->load(std::memory_order_acquire); }, timeout);
+}
+
+/// A coroutine that throws `std::runtime_error(what)` when it runs.
+inline tako::task<int> throw_runtime_error(std::string what) {
+    throw std::runtime_error(what);
+    co_return 0;
+}
+
+/// Yields until every handle in `hs` reports finished (or 5 s pass).
+template <class H>
+tako::task<bool> yield_until_finished(std::vector<H>* hs) {
+    deadline d;
+    for (;;) {
+        const bool all =
+            std::all_of(hs->begin(), hs->end(), [](const H& h) { return h.is_finished(); });
+        if (all) {
+            co_return true;
+        }
+        if (d.expired()) {
+            co_return false;
+        }
+        co_await tako::yield_now();
+    }
 }
 
 /// A current_thread runtime builder.
