@@ -34,6 +34,18 @@ TAKO_TEST_PAUSED(time, sleep_advances_the_paused_clock_exactly) {
     EXPECT_EQ(instant::now() - t0, std::chrono::nanoseconds(250ms));
 }
 
+// The wheel reaches 2^36 ms (about 2.2 years) ahead: a longer sleep must not end at the
+// reach, and once the runtime's clock is past the reach, sleeps must still wait.
+TAKO_TEST_PAUSED(time, sleeps_beyond_the_wheel_reach_end_on_time) {
+    using days = std::chrono::days;
+    const instant t0 = instant::now();
+    co_await tako::time::sleep(days(1000));
+    EXPECT_EQ(instant::now() - t0, std::chrono::nanoseconds(days(1000)));
+    const instant t1 = instant::now();
+    co_await tako::time::sleep(10ms);
+    EXPECT_EQ(instant::now() - t1, std::chrono::nanoseconds(10ms));
+}
+
 TAKO_TEST_PAUSED(time, timers_fire_in_deadline_order) {
     std::vector<int> order;
     tako::join_set<int> set;

@@ -118,6 +118,10 @@ void* frame_allocate(std::size_t size) {
         return ::operator new(size);
     }
     cache& c = local_cache();
+    if (!c.alive) {
+        // A thread_local destructor running after this thread's cache is gone.
+        return ::operator new(bytes_of(cls));
+    }
     free_block* b = c.heads[cls];
     if (b == nullptr) {
         b = central().take(cls);

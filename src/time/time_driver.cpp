@@ -26,7 +26,10 @@ std::uint64_t time_driver::tick_of(clock::time_point t) const noexcept {
     // Round up: a timer never fires before its deadline (Tokio does the same).
     const auto ns = duration_cast<nanoseconds>(t - start_).count();
     const auto ms = static_cast<std::uint64_t>((ns + 999'999) / 1'000'000);
-    return ms > timer_wheel::max_tick ? timer_wheel::max_tick : ms;
+    // The wheel takes any tick (far ones wait at the end of its reach); the cap only keeps
+    // time_of() from overflowing: 2^50 ms is 35,000 years.
+    constexpr std::uint64_t far_future = std::uint64_t{1} << 50;
+    return ms > far_future ? far_future : ms;
 }
 
 time_driver::clock::time_point time_driver::time_of(std::uint64_t tick) const noexcept {

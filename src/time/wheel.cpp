@@ -14,11 +14,14 @@ int timer_wheel::level_for(std::uint64_t elapsed, std::uint64_t tick) noexcept {
 }
 
 void timer_wheel::insert(timer_entry* e) noexcept {
-    if (e->tick > max_tick) {
-        e->tick = max_tick;
-    }
-    const int level = level_for(elapsed_, e->tick);
-    const int slot = slot_of(e->tick, level);
+    // A deadline beyond the wheel's reach is placed at the reach's end and keeps its real
+    // tick: when that slot expires, advance() finds the tick later and inserts it again.
+    // (Clamping the tick itself would fire it early, and once the runtime is older than
+    // the reach, at once.)
+    const std::uint64_t place =
+        e->tick > elapsed_ && e->tick - elapsed_ > max_tick ? elapsed_ + max_tick : e->tick;
+    const int level = level_for(elapsed_, place);
+    const int slot = slot_of(place, level);
     level_state& l = levels_[level];
     e->level = static_cast<std::uint8_t>(level);
     e->slot = static_cast<std::uint8_t>(slot);

@@ -211,21 +211,21 @@ TEST(timer_wheel, cancel_after_cascade_unlinks_from_the_new_slot) {
 }
 
 // Deadlines past the wheel's reach (2^36 ticks, about 2.2 years) are neither lost nor
-// fired early: the wheel reports an expiration within its reach, so the driver wakes to
-// cascade them, and none fires before the last tick. (What happens at the last tick is
-// not pinned here: today such entries fire there, which ends long sleeps early; see the
-// report of the internal-tests branch.)
-TEST(timer_wheel, far_future_deadlines_stay_armed_until_the_wheel_reach) {
+// fired early: they wait at the end of the reach with their real tick, and each time that
+// slot expires they go back in, until their own tick comes.
+TEST(timer_wheel, far_future_deadlines_fire_at_their_own_tick) {
     wheel_fixture w(3);
-    w.insert(0, timer_wheel::max_tick + 1000);
+    const std::uint64_t far = 3 * timer_wheel::max_tick + 1000;
+    w.insert(0, far);
     w.insert(1, never);
     w.insert(2, timer_wheel::max_tick);
-    EXPECT_GE(w.entry(0).tick, timer_wheel::max_tick);
-    EXPECT_GE(w.entry(1).tick, timer_wheel::max_tick);
+    EXPECT_EQ(w.entry(0).tick, far);
     EXPECT_LE(w.wheel.next_expiration(), timer_wheel::max_tick);
     EXPECT_EQ(w.advance(timer_wheel::max_tick - 1), ids{});
-    const ids fired = w.advance(timer_wheel::max_tick);
-    EXPECT_NE(std::find(fired.begin(), fired.end(), 2u), fired.end());
+    EXPECT_EQ(w.advance(timer_wheel::max_tick), ids{2});
+    EXPECT_EQ(w.advance(far - 1), ids{});
+    EXPECT_EQ(w.advance(far), ids{0});
+    EXPECT_EQ(w.advance(far + 5 * timer_wheel::max_tick), ids{});
 }
 
 TEST(timer_wheel, fired_or_cancelled_entry_can_be_inserted_again) {

@@ -114,6 +114,7 @@ task_header* adopt_root(task<T> body, void* callable, const char* name,
     t->hosts_task = 1;
     t->drop = &drop_task<F>;
     t->callable = callable;
+    t->list_prev = t->list_next = t; // in no registry list yet (task_registry::remove)
     t->id = next_task_id();
     // Three references: the registry's (until the task finishes), the join_handle's, and
     // the run queue's. Set here, before any handle can take another reference.
