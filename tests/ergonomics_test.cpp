@@ -270,6 +270,40 @@ TEST(tako_main, forms_and_exit_status) {
     EXPECT_EQ(call([] { return main_plain(); }, tako::runtime::builder::current_thread()), 0);
 }
 
+namespace {
+/// Holds thread-affine state: a local task shares it with main without synchronization.
+tako::task<int> main_spawning_local() {
+    auto counter = std::make_shared<int>(0);
+    const auto main_thread = std::this_thread::get_id();
+    auto h = tako::spawn_local([](std::shared_ptr<int> c, std::thread::id t) -> tako::task<int> {
+        *c += 1;
+        co_await tako::yield_now();
+        co_return std::this_thread::get_id() == t ? *c + 10 : -1;
+    }, counter, main_thread);
+    // A local task still running when main returns is cancelled, not leaked.
+    tako::spawn_local([]() -> tako::task<> { co_await tako::time::sleep(std::chrono::hours(1)); })
+        .detach();
+    co_return *co_await h;
+}
+} // namespace
+
+TEST(tako_main, local_main_can_spawn_local_tasks) {
+    EXPECT_EQ(tako::detail::run_main(tako::runtime::builder::current_thread(),
+                                     [] { return main_spawning_local(); }, 2, argv_fixture,
+                                     tako::detail::main_kind::local),
+              11);
+}
+
+TEST(tako_main, plain_main_has_no_local_set) {
+    ::testing::internal::CaptureStderr();
+    const int status = tako::detail::run_main(
+        tako::runtime::builder::current_thread(), [] { return main_spawning_local(); }, 2,
+        argv_fixture);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(status, 1);
+    EXPECT_NE(err.find("no local_set"), std::string::npos) << err;
+}
+
 TEST(tako_main, a_failed_join_prints_the_task_error) {
     ::testing::internal::CaptureStderr();
     const int status = tako::detail::run_main(

@@ -14,7 +14,8 @@
 /// woken from any thread. `run_until` must be awaited on a current_thread runtime (a
 /// multi_thread runtime could move the awaiting task, and with it the set, to another
 /// worker); it throws `std::logic_error` on a multi_thread worker. `TAKO_MAIN` builds a
-/// multi_thread runtime: use `TAKO_MAIN_WITH(fn, tako::runtime::builder::current_thread())`.
+/// multi_thread runtime: `TAKO_MAIN_LOCAL(fn)` runs `fn` inside a local_set on a
+/// current_thread runtime, so `fn` can call `tako::spawn_local` directly.
 
 #include <memory>
 #include <source_location>
@@ -96,6 +97,15 @@ spawn_local(X&& work, std::source_location loc = std::source_location::current()
     detail::track_local(*s, cell);
     detail::submit_new_task(detail::as_scheduler(*s), cell);
     return join_handle<detail::spawn_result_t<X>>(cell);
+}
+
+/// Spawns `f(args...)` into the local_set being driven on this thread: `f` and the decayed
+/// arguments are stored in the task, as `tako::spawn(f, args...)` does.
+template <class F, class A0, class... As>
+requires detail::spawnable_with<F, A0, As...>
+auto spawn_local(F&& f, A0&& a0, As&&... as) {
+    return tako::spawn_local(
+        detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<As>(as)...));
 }
 
 } // namespace tako
