@@ -43,6 +43,39 @@ public:
     /// of the queue and never to a LIFO slot.
     virtual void schedule(task_header* t, bool yield) noexcept = 0;
 
+    // What the runtime asks of its main scheduler (docs/design-notes.md, *The scheduler
+    // interface*). The defaults describe a scheduler with no threads of its own that is
+    // never a runtime's main scheduler (the blocking pool, a local_set).
+
+    /// Starts the threads that run this scheduler's tasks, if it has its own (the
+    /// multi_thread workers). Throws std::system_error if one cannot start.
+    virtual void start_threads() {}
+    /// Shutdown step 2: stops and joins those threads; each finishes the poll it is in.
+    virtual void stop_threads() noexcept {}
+    /// Shutdown step 6, once every task is complete: releases the queue references still
+    /// queued.
+    virtual void drain() noexcept {}
+
+    /// How many threads run this scheduler's tasks at once (`runtime_metrics::num_workers`).
+    [[nodiscard]] virtual std::size_t num_workers() const noexcept { return 0; }
+    /// Tasks queued from other threads and not yet taken by a worker
+    /// (`runtime_metrics::global_queue_depth`).
+    [[nodiscard]] virtual std::size_t global_queue_depth() const noexcept { return 0; }
+
+    /// True if this scheduler's tasks run only on a thread inside `block_on`, which drives
+    /// it (current_thread): block_on then calls `try_drive` instead of waiting for workers.
+    [[nodiscard]] virtual bool driven_by_block_on() const noexcept { return false; }
+    /// Runs this scheduler's tasks on the calling thread until `root` completes, and returns
+    /// true; returns false at once, having run nothing, while another thread drives it (or
+    /// if it is not `driven_by_block_on`).
+    virtual bool try_drive(task_header* /*root*/) { return false; }
+
+    /// `block_in_place`: the calling thread, which may be running one of this scheduler's
+    /// tasks, is about to block. A scheduler whose other tasks would stall meanwhile hands
+    /// the thread's work to a new thread (multi_thread), or throws std::logic_error when it
+    /// cannot (current_thread, on the thread driving it). Default: blocking is fine.
+    virtual void prepare_to_block() {}
+
     [[nodiscard]] runtime_core& core() const noexcept { return core_; }
 
     /// True unless the calling thread is one the scheduler's owner joins (or is) before it
@@ -103,8 +136,8 @@ public:
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;
 
-    /// Submits `t` and runs it to completion for block_on (current_thread: drives the
-    /// scheduler).
+    /// Submits `t` and returns once it completed (block_on.cpp): drives the scheduler when
+    /// it is `driven_by_block_on`.
     void block_on(task_header* t);
     void report_unhandled(task_header* t, std::exception_ptr e) noexcept;
 
