@@ -1,35 +1,19 @@
-// block_on: runs a task on the runtime and blocks the calling thread until it completes.
+// block_on: runs a task on the runtime and blocks the calling thread until it completes
+// (docs/design-notes.md, *How block_on waits*).
 
 #include <atomic>
-#include <chrono>
+#include <memory>
 #include <source_location>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include "runtime/driver.hpp"
 #include "runtime/scheduler.hpp"
 #include "tako/runtime.hpp"
 
 namespace tako::detail {
 
 namespace {
-
-/// Signals a thread blocked in block_on when the watched task completes (or when the
-/// watcher itself is cancelled at shutdown).
-struct block_latch {
-    std::atomic<std::uint32_t> done{0};
-    void set() noexcept {
-        done.store(1, std::memory_order_release);
-        futex_wake(done, 1);
-    }
-    void wait() noexcept {
-        while (done.load(std::memory_order_acquire) == 0) {
-            futex_wait(done, 0, std::nullopt);
-        }
-    }
-};
 
 /// Completes when `target` completes; the join slot protocol without taking the result.
 struct completion_awaiter {
@@ -50,20 +34,32 @@ struct completion_awaiter {
     void await_resume() noexcept { linked = false; }
 };
 
-/// The watcher task's callable: destroyed when the watcher ends, including when shutdown
-/// cancels it before it ever ran, and then it releases the thread in block_on.
-struct watcher {
-    task_header* target;
-    block_latch* latch;
-    watcher(task_header* t, block_latch* l) noexcept : target(t), latch(l) {}
-    watcher(watcher&& o) noexcept : target(o.target), latch(std::exchange(o.latch, nullptr)) {}
+/// The watcher task's callable, which turns the watched task's completion into a wake of
+/// the thread in block_on. It is destroyed when the watcher ends: when the target
+/// completed, or when shutdown cancels the watcher (possibly before it ran, and before
+/// the target). Either way its destructor sets `released` and notifies the waiters.
+class watcher {
+public:
+    watcher(runtime_core& core, task_header* target,
+            std::shared_ptr<std::atomic<bool>> released) noexcept
+        : core_(&core), target_(target), released_(std::move(released)) {}
+    watcher(watcher&& o) noexcept
+        : core_(o.core_), target_(o.target_), released_(std::move(o.released_)) {}
     watcher& operator=(watcher&&) = delete;
     ~watcher() {
-        if (latch != nullptr) {
-            latch->set();
+        if (released_) {
+            released_->store(true, std::memory_order_release);
+            core_->block_waiters.notify();
         }
     }
-    task<void> operator()() const { co_await completion_awaiter{target}; }
+    task<void> operator()() const { co_await completion_awaiter{target_}; }
+
+private:
+    runtime_core* core_;
+    task_header* target_;
+    /// Shared with block_on: if block_on leaves early (a throwing park hook while it
+    /// drove), the flag outlives it.
+    std::shared_ptr<std::atomic<bool>> released_;
 };
 
 } // namespace
@@ -80,28 +76,35 @@ void check_can_block(const char* what) {
 }
 
 void runtime_core::block_on(task_header* t) {
-    if (main->driven_by_block_on()) {
+    const bool drive = main->driven_by_block_on();
+    if (drive) {
         submit_new_task(*main, t);
-        // While another thread drives the scheduler (we are, e.g., a blocking-pool
-        // thread), it runs our task too; if it leaves block_on first, we take over.
-        while (!is_complete(t) && !main->try_drive(t)) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (main->try_drive(t)) {
+            return;
         }
-        return;
+        // Another thread drives the scheduler (we are, e.g., a blocking-pool thread): it
+        // runs our task too, and we wait below.
     }
-    // The watcher is registered before the task, so the task never sees the runtime's task
-    // count change under it (metrics taken inside block_on are stable).
-    block_latch latch;
-    auto* cell = make_cell(watcher(t, &latch), "block_on watcher", std::source_location::current());
-    submit_new_task(*main, cell);
-    drop_join_handle(cell);
-    submit_new_task(*main, t);
-    latch.wait();
-    // If the runtime shut down, the watcher may be cancelled before the watched task;
-    // the shutdown cancels that one next.
-    while (!is_complete(t)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto released = std::make_shared<std::atomic<bool>>(false);
+    task_header* const w = make_cell(watcher(*this, t, released), "block_on watcher",
+                                     std::source_location::current());
+    submit_new_task(*main, w);
+    if (!drive) {
+        // After the watcher, so the task never sees the runtime's task count change under
+        // it (metrics taken inside block_on are stable).
+        submit_new_task(*main, t);
     }
+    block_waiters.wait_until([&] {
+        if (released->load(std::memory_order_acquire)) {
+            // The watcher ended: `t` completed, or shutdown cancelled the watcher first;
+            // then it cancels `t` next and notifies once every task is cancelled.
+            return is_complete(t);
+        }
+        // current_thread: if the thread that drove the scheduler left, take over. Drive
+        // until the watcher ends (right after `t`), so it does not stay queued.
+        return drive && main->try_drive(w) && is_complete(t);
+    });
+    drop_join_handle(w);
 }
 
 task_header* block_on_cell(runtime_core& core, task_header* t) {

@@ -63,6 +63,16 @@ bool current_thread_scheduler::try_drive(task_header* root) {
     if (!guard.owns_lock()) {
         return false;
     }
+    struct hand_back {
+        std::unique_lock<std::mutex>& guard;
+        runtime_core& core;
+        ~hand_back() {
+            guard.unlock();
+            // A thread blocked in block_on while we drove may take over now (its task may
+            // be queued with nobody left to run it).
+            core.block_waiters.notify();
+        }
+    } on_exit{guard, core()};
     run_until(root);
     return true;
 }

@@ -95,6 +95,9 @@ void runtime_core::shutdown(std::optional<std::chrono::nanoseconds> timeout) noe
         cancel_for_shutdown(t);
         t->ref_dec(); // pop_any's reference: a pool thread may have finished it meanwhile
     }
+    // A thread in block_on whose watcher was cancelled before its task sees the task
+    // complete now.
+    block_waiters.notify();
     if (first) {
         blocking->shutdown(timeout);
         // Resources that outlive their tasks (a socket kept outside the runtime) now fail
