@@ -9,6 +9,18 @@
 
 namespace tako {
 
+namespace {
+/// `n`, or std::invalid_argument naming the setting if it is zero.
+template <class N>
+N positive(N n, const char* setting) {
+    if (n == 0) {
+        throw std::invalid_argument(std::string("tako::runtime::builder::") + setting +
+                                    ": must be > 0");
+    }
+    return n;
+}
+} // namespace
+
 runtime::builder runtime::builder::multi_thread() {
     builder b;
     b.config_.flavor = runtime_flavor::multi_thread;
@@ -22,10 +34,7 @@ runtime::builder runtime::builder::current_thread() {
 }
 
 runtime::builder& runtime::builder::worker_threads(std::size_t n) {
-    if (n == 0) {
-        throw std::invalid_argument("tako::runtime::builder::worker_threads: must be > 0");
-    }
-    config_.worker_threads = n;
+    config_.worker_threads = positive(n, "worker_threads");
     return *this;
 }
 runtime::builder& runtime::builder::thread_name(std::string name) {
@@ -53,24 +62,15 @@ runtime::builder& runtime::builder::on_thread_unpark(std::function<void()> f) {
     return *this;
 }
 runtime::builder& runtime::builder::event_interval(std::uint32_t ticks) {
-    if (ticks == 0) {
-        throw std::invalid_argument("tako::runtime::builder::event_interval: must be > 0");
-    }
-    config_.event_interval = ticks;
+    config_.event_interval = positive(ticks, "event_interval");
     return *this;
 }
 runtime::builder& runtime::builder::global_queue_interval(std::uint32_t ticks) {
-    if (ticks == 0) {
-        throw std::invalid_argument("tako::runtime::builder::global_queue_interval: must be > 0");
-    }
-    config_.global_queue_interval = ticks;
+    config_.global_queue_interval = positive(ticks, "global_queue_interval");
     return *this;
 }
 runtime::builder& runtime::builder::max_blocking_threads(std::size_t n) {
-    if (n == 0) {
-        throw std::invalid_argument("tako::runtime::builder::max_blocking_threads: must be > 0");
-    }
-    config_.max_blocking_threads = n;
+    config_.max_blocking_threads = positive(n, "max_blocking_threads");
     return *this;
 }
 runtime::builder& runtime::builder::thread_keep_alive(std::chrono::nanoseconds d) {
