@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/fault_injection.hpp"
@@ -458,6 +459,44 @@ TEST(regression, spawn_blocking_without_threads_fails_clearly) {
     }());
     EXPECT_FALSE(ran);
     EXPECT_NE(what.find("no thread can be started"), std::string::npos) << what;
+}
+
+namespace {
+/// Thread starts the next `refuse_thread_starts_after` lets through before refusing.
+std::atomic<int> thread_starts_left{0};
+void refuse_thread_starts_after(tako::detail::fault::point p) {
+    if (p == tako::detail::fault::point::blocking_thread_start &&
+        thread_starts_left.fetch_sub(1) <= 0) {
+        refuse_thread_starts(p);
+    }
+}
+} // namespace
+
+// The other side of the rule above: when a thread cannot start but a busy pool thread
+// exists, the task waits for that thread instead of failing.
+TEST(regression, spawn_blocking_without_new_threads_waits_for_a_busy_one) {
+    if (!fault_injection) {
+        GTEST_SKIP() << "needs the fault-injection points (debug, asan, tsan presets)";
+    }
+    runtime rt = mt(2).build();
+    thread_starts_left.store(1);
+    const fault_hook hook(&refuse_thread_starts_after);
+    const auto [first, second] = rt.block_on([]() -> tako::task<std::pair<int, int>> {
+        std::atomic<bool> second_queued{false};
+        auto busy = tako::spawn_blocking([&second_queued] {
+            second_queued.wait(false);
+            return 1;
+        });
+        // No thread can start for this one: it queues behind `busy`.
+        auto queued = tako::spawn_blocking([] { return 2; });
+        second_queued.store(true);
+        second_queued.notify_all();
+        const int a = (co_await busy).value_or(-1);
+        const int b = (co_await queued).value_or(-1);
+        co_return std::pair{a, b};
+    });
+    EXPECT_EQ(first, 1);
+    EXPECT_EQ(second, 2);
 }
 
 // ---------------------------------------------------------------- misuse

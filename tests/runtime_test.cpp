@@ -204,10 +204,10 @@ TEST(runtime, block_on_from_blocking_thread_multi_thread) {
     EXPECT_EQ(v, 5);
 }
 
-// BUG: on a current_thread runtime, runtime_handle::block_on from a blocking-pool thread
-// waits for the scheduler's core_lock_, which the thread inside runtime::block_on holds
-// until its own task completes. When that task awaits the blocking task, neither finishes:
-// a deadlock (Tokio's Handle::block_on works here while another thread drives the runtime).
+// On a current_thread runtime, runtime_handle::block_on from a blocking-pool thread cannot
+// drive the scheduler while the thread inside runtime::block_on does, and that thread's task
+// awaits the blocking task: the pool thread must wait for its task to run on the other
+// thread's drive (it once waited for the drive to end: a deadlock). More in block_on_test.
 TEST(runtime, block_on_from_blocking_thread_current_thread) {
     auto result = std::make_shared<std::atomic<int>>(0);
     const bool finished = finishes_within(

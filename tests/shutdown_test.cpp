@@ -152,11 +152,9 @@ TEST(runtime, block_on_after_shutdown_throws_current_thread) {
     EXPECT_THROW((void)h.block_on([]() -> tako::task<int> { co_return 1; }), std::runtime_error);
 }
 
-// BUG: on multi_thread, runtime_handle::block_on after the runtime shut down hangs instead
-// of throwing std::runtime_error. runtime_core::block_on spawns a watcher coroutine whose
-// local `signal_on_exit` sets the latch; the closed registry cancels the watcher before it
-// ever starts, so that local is never constructed, the latch is never set and
-// latch.wait() blocks forever. (Same hang if shutdown cancels a still-queued watcher.)
+// On multi_thread, block_on waits for a watcher task; after shutdown the closed registry
+// cancels the watcher before it ever starts, and its destruction must still release the
+// waiting thread (it once hung here). Likewise if shutdown cancels a still-queued watcher.
 TEST(runtime, block_on_after_shutdown_throws_multi_thread) {
     auto outcome = std::make_shared<std::atomic<int>>(0); // 1: threw runtime_error
     const bool finished = finishes_within(

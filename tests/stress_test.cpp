@@ -488,11 +488,9 @@ TEST(stress, shutdown_racing_blocking_pool_starts) {
 }
 
 // A plain thread is inside block_on while the runtime is destroyed: block_on must throw
-// std::runtime_error (the runtime shut down) rather than hang.
-// BUG: hangs (usually in the first rounds) in block_latch::wait (runtime.cpp). When the
-// shutdown cancels block_on's watcher task before its first poll, the watcher's local
-// `signal_on_exit` guard was never constructed, so the latch is never set. Same root cause
-// as runtime.DISABLED_block_on_after_shutdown_throws_multi_thread.
+// std::runtime_error (the runtime shut down) rather than hang. The shutdown may cancel
+// block_on's watcher task before its first poll, and before or after the watched task
+// (src/runtime/block_on.cpp): each order must release the waiting thread.
 TEST(stress, block_on_racing_runtime_shutdown) {
     int hung = 0, threw = 0;
     for (int round = 0; round < 100; ++round) {

@@ -18,7 +18,9 @@ namespace tako {
 
 /// Runs `f()` on the current runtime's blocking pool (threads created on demand up to
 /// `max_blocking_threads`, retired after `thread_keep_alive` idle). `abort()` cancels it
-/// only if it has not started yet. Throws `std::runtime_error` outside a runtime.
+/// only if it has not started yet. Throws `std::runtime_error` outside a runtime. If no
+/// thread can be started (EAGAIN) and no pool thread is busy to take the task later, the
+/// join_handle fails with a `std::system_error` (`is_panic()`; see `join_error`).
 template <class F>
 auto spawn_blocking(F&& f, std::source_location loc = std::source_location::current()) {
     return runtime_handle::current().spawn_blocking(std::forward<F>(f), loc);

@@ -14,6 +14,12 @@ namespace tako {
 
 /// The task was cancelled (aborted, or its runtime shut down), or an exception escaped it.
 /// The counterpart of `tokio::task::JoinError`, with the exception in place of the panic.
+///
+/// A task that the runtime can never start fails too (`is_panic()`), with the reason as its
+/// exception: `spawn_blocking` when no blocking-pool thread can be started (and none is
+/// busy to take the task later) reports `std::system_error` with
+/// `std::errc::resource_unavailable_try_again`. It is not `is_cancelled()`: nobody asked for
+/// it, and retrying later may work.
 class join_error {
 public:
     static join_error cancelled(task_id id) noexcept { return join_error(id, nullptr); }

@@ -1,5 +1,7 @@
 #include "runtime/current_thread.hpp"
 
+#include <stdexcept>
+
 #include "runtime/fault_injection.hpp"
 
 #include "tako/detail/task_cell.hpp"
@@ -56,18 +58,34 @@ task_header* current_thread_scheduler::next_task() {
     return local_.pop_front();
 }
 
-bool current_thread_scheduler::try_block_on(task_header* root) {
+bool current_thread_scheduler::try_drive(task_header* root) {
     std::unique_lock guard(core_lock_, std::try_to_lock);
     if (!guard.owns_lock()) {
         return false;
     }
-    guard.unlock(); // block_on takes it again; a concurrent caller at worst waits here
-    block_on(root);
+    struct hand_back {
+        std::unique_lock<std::mutex>& guard;
+        runtime_core& core;
+        ~hand_back() {
+            guard.unlock();
+            // A thread blocked in block_on while we drove may take over now (its task may
+            // be queued with nobody left to run it).
+            core.block_waiters.notify();
+        }
+    } on_exit{guard, core()};
+    run_until(root);
     return true;
 }
 
-void current_thread_scheduler::block_on(task_header* root) {
-    std::lock_guard guard(core_lock_);
+void current_thread_scheduler::prepare_to_block() {
+    if (tls_thread.is_runtime_thread) {
+        throw std::logic_error("tako::block_in_place: can only block in place on a "
+                               "multi_thread runtime; use spawn_blocking instead");
+    }
+    // A blocking-pool thread, or a plain thread inside runtime::enter(): blocking is fine.
+}
+
+void current_thread_scheduler::run_until(task_header* root) {
     const thread_context saved = tls_thread;
     tls_thread = {&core(), this, true, true};
     tls_driving = this;

@@ -19,20 +19,27 @@ public:
 
     void schedule(task_header* t, bool yield) noexcept override;
 
-    /// Runs tasks on the calling thread until `root` completes. One caller at a time;
-    /// concurrent callers wait for the scheduler.
-    void block_on(task_header* root);
-    /// block_on if no other thread is inside block_on; false (and nothing run) otherwise.
-    bool try_block_on(task_header* root);
+    [[nodiscard]] bool driven_by_block_on() const noexcept override { return true; }
+    /// Runs tasks on the calling thread until `root` completes, unless another thread is
+    /// driving the scheduler (then false, nothing run). One driver at a time.
+    bool try_drive(task_header* root) override;
+    /// On the thread driving the scheduler, blocking stalls every task: throws.
+    void prepare_to_block() override;
     /// Releases every queued task (all are complete at shutdown).
-    void drain() noexcept;
+    void drain() noexcept override;
 
-    [[nodiscard]] std::size_t global_queue_depth() const noexcept { return inject_.len(); }
+    /// The thread inside block_on.
+    [[nodiscard]] std::size_t num_workers() const noexcept override { return 1; }
+    [[nodiscard]] std::size_t global_queue_depth() const noexcept override {
+        return inject_.len();
+    }
 
 private:
     task_header* next_task();
+    /// try_drive's loop; the caller holds core_lock_.
+    void run_until(task_header* root);
 
-    std::mutex core_lock_; ///< held by the thread inside block_on
+    std::mutex core_lock_; ///< held by the thread driving the scheduler
     task_queue local_;     ///< only the block_on thread touches it
     inject_queue inject_;  ///< wakes from other threads
     driver& driver_;       ///< the runtime's time driver

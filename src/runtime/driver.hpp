@@ -2,7 +2,7 @@
 // What schedulers park on. A driver blocks the parking thread until it is unparked or a
 // timeout passes, processing its events (timers, readiness) before it returns. The drivers
 // form a stack (docs/io-driver.md): the time driver wraps the I/O driver, or a
-// `thread_parker` when I/O is off; the runtime composes it in one place (runtime.cpp).
+// `thread_parker` when I/O is off; the runtime composes it in one place (runtime_core.cpp).
 
 #include <atomic>
 #include <chrono>

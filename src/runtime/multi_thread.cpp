@@ -71,7 +71,7 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_core& core, std::size_t w
 }
 
 multi_thread_scheduler::~multi_thread_scheduler() {
-    stop();
+    stop_threads();
 }
 
 void multi_thread_scheduler::launch(worker& w) {
@@ -101,13 +101,13 @@ void multi_thread_scheduler::reap_exited_threads() noexcept {
     }
 }
 
-void multi_thread_scheduler::start() {
+void multi_thread_scheduler::start_threads() {
     for (auto& w : workers_) {
         launch(*w);
     }
 }
 
-void multi_thread_scheduler::stop() noexcept {
+void multi_thread_scheduler::stop_threads() noexcept {
     stopping_.store(true, std::memory_order_seq_cst);
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         unpark(i);
@@ -311,8 +311,8 @@ void multi_thread_scheduler::park(worker& w) {
         core().config.on_thread_park();
     }
     for (;;) {
-        // stop() sets stopping_ before it unparks us, but that notification may already
-        // have been consumed by one of our zero-timeout driver polls: check first.
+        // stop_threads() sets stopping_ before it unparks us, but that notification may
+        // already have been consumed by one of our zero-timeout driver polls: check first.
         if (!stopping_.load(std::memory_order_acquire)) {
             park_timeout(w, std::nullopt);
         }
@@ -373,9 +373,9 @@ void multi_thread_scheduler::park_timeout(worker& w,
     }
 }
 
-bool multi_thread_scheduler::hand_off_current_worker() {
+void multi_thread_scheduler::prepare_to_block() {
     if (tls_worker.sched != this) {
-        return false;
+        return; // not a worker: blocking stalls nobody
     }
     worker& w = *static_cast<worker*>(tls_worker.w);
     // The LIFO task becomes stealable, then a new thread adopts the worker. We stop using
@@ -392,7 +392,6 @@ bool multi_thread_scheduler::hand_off_current_worker() {
     }
     tls_worker = {};
     notify_parked();
-    return true;
 }
 
 } // namespace tako::detail

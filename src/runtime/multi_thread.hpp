@@ -27,19 +27,21 @@ public:
     void schedule(task_header* t, bool yield) noexcept override;
 
     /// Starts the worker threads. Throws std::system_error if one can't start.
-    void start();
+    void start_threads() override;
     /// Stops and joins every worker thread (their current task runs to its suspension).
-    void stop() noexcept;
-    /// After stop(): releases every queued task (all of them are complete by then).
-    void drain() noexcept;
+    void stop_threads() noexcept override;
+    /// After stop_threads(): releases every queued task (all of them are complete by then).
+    void drain() noexcept override;
 
-    /// Hands the calling worker's queues to a new thread, so the caller may block.
-    /// False if the caller is not one of this scheduler's workers. Throws
-    /// std::system_error (and the caller stays the worker) if no thread can start.
-    bool hand_off_current_worker();
+    /// On one of this scheduler's workers: hands its queues to a new thread, so the caller
+    /// may block. Throws std::system_error (and the caller stays the worker) if no thread
+    /// can start. Elsewhere (a blocking-pool thread, a plain thread): nothing to do.
+    void prepare_to_block() override;
 
-    [[nodiscard]] std::size_t num_workers() const noexcept { return workers_.size(); }
-    [[nodiscard]] std::size_t global_queue_depth() const noexcept { return inject_.len(); }
+    [[nodiscard]] std::size_t num_workers() const noexcept override { return workers_.size(); }
+    [[nodiscard]] std::size_t global_queue_depth() const noexcept override {
+        return inject_.len();
+    }
 
 private:
     struct worker;
@@ -70,7 +72,8 @@ private:
     std::uint32_t global_queue_interval_;
     /// One OS thread that runs (or ran) a worker. A thread that handed its worker over in
     /// block_in_place marks itself exited when it leaves `run`; the next launch joins it.
-    /// (The flag is shared: stop() may drop the entry while the thread is still exiting.)
+    /// (The flag is shared: stop_threads() may drop the entry while the thread is still
+    /// exiting.)
     struct worker_thread {
         os_thread thread;
         std::shared_ptr<std::atomic<bool>> exited = std::make_shared<std::atomic<bool>>(false);

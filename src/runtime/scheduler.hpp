@@ -6,8 +6,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +44,40 @@ public:
     /// Queues `t` from any thread. `yield`: the task re-queues itself; it goes to the back
     /// of the queue and never to a LIFO slot.
     virtual void schedule(task_header* t, bool yield) noexcept = 0;
+
+    // What the runtime asks of its main scheduler (docs/design-notes.md, *The scheduler
+    // interface*). The defaults describe a scheduler with no threads of its own that is
+    // never a runtime's main scheduler (the blocking pool, a local_set).
+
+    /// Starts the threads that run this scheduler's tasks, if it has its own (the
+    /// multi_thread workers). Throws std::system_error if one cannot start.
+    virtual void start_threads() {}
+    /// Shutdown step 2: stops and joins those threads; each finishes the poll it is in.
+    virtual void stop_threads() noexcept {}
+    /// Shutdown step 6, once every task is complete: releases the queue references still
+    /// queued.
+    virtual void drain() noexcept {}
+
+    /// How many threads run this scheduler's tasks at once (`runtime_metrics::num_workers`).
+    [[nodiscard]] virtual std::size_t num_workers() const noexcept { return 0; }
+    /// Tasks queued from other threads and not yet taken by a worker
+    /// (`runtime_metrics::global_queue_depth`).
+    [[nodiscard]] virtual std::size_t global_queue_depth() const noexcept { return 0; }
+
+    /// True if this scheduler's tasks run only on a thread inside `block_on`, which drives
+    /// it (current_thread): block_on then calls `try_drive` instead of waiting for workers.
+    [[nodiscard]] virtual bool driven_by_block_on() const noexcept { return false; }
+    /// Runs this scheduler's tasks on the calling thread until `root` completes, and returns
+    /// true; returns false at once, having run nothing, while another thread drives it (or
+    /// if it is not `driven_by_block_on`). When it stops driving it notifies the runtime's
+    /// `block_waiters`, so a thread waiting for its turn takes over.
+    virtual bool try_drive(task_header* /*root*/) { return false; }
+
+    /// `block_in_place`: the calling thread, which may be running one of this scheduler's
+    /// tasks, is about to block. A scheduler whose other tasks would stall meanwhile hands
+    /// the thread's work to a new thread (multi_thread), or throws std::logic_error when it
+    /// cannot (current_thread, on the thread driving it). Default: blocking is fine.
+    virtual void prepare_to_block() {}
 
     [[nodiscard]] runtime_core& core() const noexcept { return core_; }
 
@@ -84,6 +120,45 @@ struct thread_context {
 };
 extern constinit thread_local thread_context tls_thread;
 
+/// Where threads blocked in `runtime_core::block_on` sleep until their task completes. One
+/// futex word per runtime, bumped by every event that can end such a wait: a watched task
+/// completed (its block_on watcher ended), the thread driving a current_thread scheduler
+/// stopped driving it, shutdown cancelled every task. A woken thread re-checks its own
+/// condition; nobody polls, and `notify` costs no syscall while nobody waits.
+class block_on_waiters {
+public:
+    /// Blocks until `done()` returns true; `done` is evaluated again after each `notify`.
+    template <class Done>
+    void wait_until(Done done) noexcept(noexcept(done())) {
+        // seq_cst here and in notify: either `notify` sees us counted and wakes the futex,
+        // or we read its new epoch, which makes the event `done` checks for visible.
+        waiting_.fetch_add(1, std::memory_order_seq_cst);
+        struct uncount {
+            std::atomic<std::uint32_t>& n;
+            ~uncount() { n.fetch_sub(1, std::memory_order_relaxed); }
+        } uncount_on_exit{waiting_};
+        for (;;) {
+            const std::uint32_t seen = epoch_.load(std::memory_order_seq_cst);
+            if (done()) {
+                return;
+            }
+            futex_wait(epoch_, seen, std::nullopt);
+        }
+    }
+    /// Call after making a waiter's condition true; the caller may touch nothing that
+    /// belongs to the waiter afterwards (it may have returned already).
+    void notify() noexcept {
+        epoch_.fetch_add(1, std::memory_order_seq_cst);
+        if (waiting_.load(std::memory_order_seq_cst) != 0) {
+            futex_wake(epoch_, std::numeric_limits<int>::max());
+        }
+    }
+
+private:
+    std::atomic<std::uint32_t> epoch_{0};
+    std::atomic<std::uint32_t> waiting_{0};
+};
+
 /// The runtime's shared state; owned by `runtime`, its handles and its pool threads.
 class runtime_core : public std::enable_shared_from_this<runtime_core> {
 public:
@@ -100,11 +175,13 @@ public:
     std::shared_ptr<io_driver> io;
     /// The top of the driver stack every scheduler of this runtime parks on.
     std::unique_ptr<time_driver> time;
+    /// Where threads blocked in `block_on` wait for their task (block_on.cpp).
+    block_on_waiters block_waiters;
     std::unique_ptr<scheduler> main;
     std::unique_ptr<blocking_pool> blocking;
 
-    /// Submits `t` and runs it to completion for block_on (current_thread: drives the
-    /// scheduler).
+    /// Submits `t` and returns once it completed (block_on.cpp): drives the scheduler when
+    /// it is `driven_by_block_on` and free, else waits on `block_waiters`.
     void block_on(task_header* t);
     void report_unhandled(task_header* t, std::exception_ptr e) noexcept;
 
