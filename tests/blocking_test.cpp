@@ -1,5 +1,8 @@
 // tako::spawn_blocking and tako::block_in_place.
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
@@ -8,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -305,7 +309,7 @@ TEST(blocking, block_in_place_runs_inline_while_other_tasks_progress) {
 }
 
 // The thread that adopts the worker runs the thread hooks; so does the old one when it
-// leaves the task.
+// exits (a spare waiting for the next block_in_place exits when the runtime stops).
 TEST(blocking, block_in_place_threads_run_thread_hooks) {
     auto starts = std::make_shared<std::atomic<int>>(0);
     auto stops = std::make_shared<std::atomic<int>>(0);
@@ -321,6 +325,27 @@ TEST(blocking, block_in_place_threads_run_thread_hooks) {
         EXPECT_EQ(starts->load(), 2); // the original worker and its replacement
     }
     EXPECT_EQ(stops->load(), starts->load());
+}
+
+// The thread that gave its worker away waits as a spare once its task's poll ends, and
+// the next block_in_place hands the worker to it: a run of calls reuses a few threads
+// instead of starting one per call (each call used to start a thread).
+TEST(blocking, block_in_place_reuses_threads) {
+    runtime rt = mt(2).build();
+    constexpr int calls = 100;
+    std::mutex lock;
+    std::set<long> threads;
+    rt.block_on([&]() -> tako::task<> {
+        for (int i = 0; i < calls; ++i) {
+            tako::block_in_place([&] {
+                std::lock_guard guard(lock);
+                threads.insert(static_cast<long>(::syscall(SYS_gettid)));
+            });
+            co_await tako::yield_now();
+        }
+    }());
+    // Usually 2 or 3; a spare registering late costs one more thread now and then.
+    EXPECT_LT(threads.size(), static_cast<std::size_t>(calls / 2));
 }
 
 TEST(blocking, block_in_place_propagates_exceptions) {

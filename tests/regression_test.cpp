@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -400,6 +402,63 @@ TEST(regression, shutdown_reads_freed_blocking_headers) {
             // ~runtime: pool threads finish their tasks while shutdown looks at them.
         },
         fault_injection ? 3 : 1);
+}
+
+namespace {
+std::atomic<bool> shutdown_popped{false};
+void note_shutdown_pop(tako::detail::fault::point p) {
+    if (p == tako::detail::fault::point::shutdown_popped_task) {
+        shutdown_popped.store(true);
+    }
+}
+
+/// Suspends for good: nothing ever wakes it (only cancellation ends it).
+struct never_woken {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept {
+        tako::detail::record_driver_suspension(h);
+    }
+    void await_resume() const noexcept {}
+};
+} // namespace
+
+// Shutdown finds the task of another thread's block_on in the middle of a poll on a
+// current_thread runtime. It cannot destroy the frames there; it must make sure the task
+// is cancelled after the poll. Before the fix it skipped the task, which then waited for
+// good while its thread kept driving and shutdown waited for that thread: a hang.
+TEST(regression, shutdown_cancels_a_task_being_polled_by_another_thread) {
+    if (!fault_injection) {
+        GTEST_SKIP() << "needs the fault-injection points (debug, asan, tsan presets)";
+    }
+    const fault_hook hook(&note_shutdown_pop);
+    shutdown_popped.store(false);
+    std::optional<runtime> rt(ct().build());
+    std::atomic<bool> started{false};
+    std::atomic<int> outcome{0}; // 1: block_on returned, 2: it threw
+    std::thread driver(
+        [&started, &outcome](tako::runtime_handle h) {
+            try {
+                h.block_on([](std::atomic<bool>* st) -> tako::task<> {
+                    st->store(true);
+                    // Still inside this poll when shutdown pops the task, and a while after.
+                    while (!shutdown_popped.load()) {
+                        std::this_thread::yield();
+                    }
+                    std::this_thread::sleep_for(20ms);
+                    co_await never_woken{};
+                }(&started));
+                outcome.store(1);
+            } catch (...) {
+                outcome.store(2);
+            }
+        },
+        rt->handle());
+    while (!started.load()) {
+        std::this_thread::yield();
+    }
+    rt.reset();
+    driver.join();
+    EXPECT_EQ(outcome.load(), 2); // cancelled by shutdown: block_on reports it
 }
 
 // ---------------------------------------------------------------- 6. block_in_place

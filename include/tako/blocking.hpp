@@ -41,14 +41,16 @@ auto spawn_blocking(F&& f, A0&& a0, As&&... as) {
 
 namespace detail {
 /// Prepares the calling thread to block: on a multi_thread worker, hands its queues to a
-/// new thread. Throws `std::logic_error` on a current_thread runtime's thread.
+/// spare thread or a new one. Throws `std::logic_error` on a current_thread runtime's thread.
 void enter_block_in_place();
 } // namespace detail
 
 /// Runs `f()` on the calling thread, which may block. On a multi_thread worker the
-/// worker's queues move to a new thread first, so other tasks keep running; the calling
-/// task continues on this thread until its next suspension. Throws `std::logic_error`
-/// on a current_thread runtime (as Tokio panics there).
+/// worker's queues move to another thread first, so other tasks keep running; the calling
+/// task continues on this thread until its next suspension. The thread that gave its
+/// worker away then waits, up to the builder's `thread_keep_alive`, to adopt the worker of
+/// the next `block_in_place`: a run of calls starts a thread only when no such spare is
+/// waiting. Throws `std::logic_error` on a current_thread runtime (as Tokio panics there).
 template <class F>
 decltype(auto) block_in_place(F&& f) {
     detail::enter_block_in_place();

@@ -77,10 +77,19 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 void multi_thread_scheduler::launch(worker& w) {
     std::lock_guard guard(threads_lock_);
     reap_exited_threads();
+    if (!spares_.empty()) {
+        spare* s = spares_.back();
+        spares_.pop_back();
+        s->assigned = &w;
+        s->wake.notify_one();
+        return;
+    }
     worker_thread& slot = threads_.emplace_back();
     try {
         slot.thread = start_thread(core().config, [this, &w, exited = slot.exited] {
-            run(w);
+            for (worker* next = &w; next != nullptr && run(*next);) {
+                next = wait_as_spare();
+            }
             // relaxed is enough: join() is what synchronizes with the thread's end.
             exited->store(true, std::memory_order_relaxed);
         });
@@ -88,6 +97,23 @@ void multi_thread_scheduler::launch(worker& w) {
         threads_.pop_back();
         throw;
     }
+}
+
+multi_thread_scheduler::worker* multi_thread_scheduler::wait_as_spare() {
+    spare self;
+    std::unique_lock lock(threads_lock_);
+    if (stopping_.load(std::memory_order_acquire)) {
+        return nullptr;
+    }
+    spares_.push_back(&self);
+    // stop_threads() sets stopping_ and then notifies every spare under threads_lock_.
+    self.wake.wait_for(lock, core().config.thread_keep_alive, [&] {
+        return self.assigned != nullptr || stopping_.load(std::memory_order_acquire);
+    });
+    if (self.assigned == nullptr) {
+        std::erase(spares_, &self);
+    }
+    return self.assigned;
 }
 
 void multi_thread_scheduler::reap_exited_threads() noexcept {
@@ -111,6 +137,12 @@ void multi_thread_scheduler::stop_threads() noexcept {
     stopping_.store(true, std::memory_order_seq_cst);
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         unpark(i);
+    }
+    {
+        std::lock_guard guard(threads_lock_);
+        for (spare* s : spares_) {
+            s->wake.notify_one();
+        }
     }
     driver_.unpark();
     for (;;) {
@@ -203,7 +235,7 @@ bool multi_thread_scheduler::has_work_anywhere() const noexcept {
                        [](const auto& w) { return !w->queue.empty(); });
 }
 
-void multi_thread_scheduler::run(worker& w) {
+bool multi_thread_scheduler::run(worker& w) {
     tls_worker = {this, &w, w.index};
     tls_thread = {&core(), this, true, true};
     while (!stopping_.load(std::memory_order_acquire)) {
@@ -219,10 +251,11 @@ void multi_thread_scheduler::run(worker& w) {
             park(w);
         }
         if (tls_worker.w != &w) {
-            return; // block_in_place gave this worker's queues to another thread
+            return true; // block_in_place gave this worker's queues to another thread
         }
     }
     tls_worker = {};
+    return false;
 }
 
 void multi_thread_scheduler::run_one(worker& w, task_header* t) {

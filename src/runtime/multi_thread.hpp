@@ -2,6 +2,7 @@
 // The work-stealing scheduler (docs/concepts.md, *Schedulers*).
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -46,7 +47,8 @@ public:
 private:
     struct worker;
 
-    void run(worker& w);
+    /// Runs `w` until stopping (false) or until block_in_place hands it over (true).
+    bool run(worker& w);
     void run_one(worker& w, task_header* t);
     task_header* next_task(worker& w);
     task_header* steal_work(worker& w);
@@ -81,8 +83,19 @@ private:
     /// Joins the threads that have given up their worker. Under threads_lock_.
     void reap_exited_threads() noexcept;
 
+    /// A thread that gave its worker away in block_in_place and finished the task that
+    /// blocked: it waits (up to `thread_keep_alive`) to adopt the worker of the next
+    /// block_in_place, so a run of them starts no thread after the first.
+    struct spare {
+        std::condition_variable wake;
+        worker* assigned = nullptr;
+    };
+    /// Waits as a spare; the worker to run next, or null (keep-alive over, or stopping).
+    worker* wait_as_spare();
+
     std::mutex threads_lock_;
     std::list<worker_thread> threads_;
+    std::vector<spare*> spares_; ///< under threads_lock_
 };
 
 } // namespace tako::detail

@@ -253,8 +253,8 @@ void run_task(task_header* t) noexcept {
 }
 
 void cancel_for_shutdown(task_header* t) noexcept {
-    if (transition_to_shutdown(t) == to_shutdown::skip) {
-        return; // a blocking task still running completes on its own
+    if (transition_to_shutdown(t) != to_shutdown::cancel) {
+        return; // complete, or marked for its runner to cancel after the poll
     }
     cancel_frames(t);
     // A queued task keeps its queue reference; the queue drain releases it.

@@ -180,25 +180,37 @@ enum class after_push : unsigned char {
 
 enum class to_shutdown : unsigned char {
     cancel, ///< RUNNING|CANCELLED taken: the caller destroys the frames
-    skip,   ///< running (a blocking task, which completes on its own) or complete
+    marked, ///< being polled on another thread: CANCELLED|NOTIFIED set, so its runner
+            ///< queues it again after the poll and the next run destroys the frames
+    skip,   ///< already complete
 };
-/// Runtime shutdown takes an idle or queued task to cancel it. Not one CAS loop: it waits
-/// (yielding the thread) while another thread holds SCHEDULING, so the queue drain sees
-/// the entry and the scheduler outlives the push.
+/// Runtime shutdown takes a task to cancel it. Not one CAS loop: it waits (yielding the
+/// thread) while another thread holds SCHEDULING, so the queue drain sees the entry and
+/// the scheduler outlives the push. A task being polled (a blocking task, a task inside
+/// block_in_place, a current_thread runtime driven by another thread's block_on) cannot be
+/// destroyed here; it is marked instead, as `abort()` does.
 [[nodiscard]] inline to_shutdown transition_to_shutdown(task_header* t) noexcept {
     std::uint64_t s = t->state.load(std::memory_order_acquire);
+    std::uint64_t next = 0;
+    to_shutdown what = to_shutdown::skip;
     do {
         while (s & (scheduling | push_again)) {
             std::this_thread::yield();
             s = t->state.load(std::memory_order_acquire);
         }
-        if (s & (running | complete)) {
+        if (s & complete) {
             return to_shutdown::skip;
         }
-    } while (!t->state.compare_exchange_weak(s, s | running | cancelled,
-                                             std::memory_order_acquire,
+        if (s & running) {
+            next = s | cancelled | notified;
+            what = to_shutdown::marked;
+        } else {
+            next = s | running | cancelled;
+            what = to_shutdown::cancel;
+        }
+    } while (!t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
-    return to_shutdown::cancel;
+    return what;
 }
 
 enum class drop_join : unsigned char {
