@@ -1,8 +1,10 @@
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -410,6 +412,56 @@ TEST(local_set, spawn_local_outside_a_set_throws) {
         co_return false;
     });
     EXPECT_TRUE(threw);
+}
+
+// A multi_thread runtime runs everything else while the plain thread in block_on runs the
+// local tasks: they stay on that thread, use its non-thread-safe state, spawn onto the
+// workers, sleep on the runtime's timers and are woken from the workers.
+TEST(local_set, block_on_drives_local_tasks_beside_a_multi_thread_runtime) {
+    auto rt = tako::runtime::builder::multi_thread().worker_threads(2).build();
+    const auto entered = rt.enter();
+    tako::local_set local;
+    const auto me = std::this_thread::get_id();
+    std::vector<int> log; // touched by local tasks only: no lock
+    const int r = local.block_on(rt, [&]() -> tako::task<int> {
+        auto a = tako::spawn_local([&]() -> tako::task<int> {
+            co_await tako::time::sleep(std::chrono::milliseconds(2));
+            log.push_back(1);
+            co_return std::this_thread::get_id() == me ? 10 : -100;
+        });
+        // Runs on a worker; its completion wakes this thread.
+        auto on_worker = tako::spawn([me]() -> tako::task<bool> {
+            co_return std::this_thread::get_id() != me;
+        });
+        log.push_back(0);
+        const bool elsewhere = *co_await on_worker;
+        const int from_a = *co_await a;
+        co_return from_a + (elsewhere ? 1 : -1000);
+    });
+    EXPECT_EQ(r, 11);
+    EXPECT_EQ(log, (std::vector<int>{0, 1}));
+}
+
+TEST(local_set, block_on_rethrows_and_refuses_runtime_threads) {
+    auto rt = tako::runtime::builder::multi_thread().worker_threads(1).build();
+    const auto entered = rt.enter();
+    tako::local_set local;
+    EXPECT_THROW(local.block_on(rt,
+                                []() -> tako::task<> {
+                                    throw std::runtime_error("boom");
+                                    co_return;
+                                }),
+                 std::runtime_error);
+    // From inside a task (a runtime thread) block_on would stall the runtime.
+    const bool refused = rt.block_on([&local, &rt]() -> tako::task<bool> {
+        try {
+            local.block_on(rt, value(1));
+        } catch (const std::logic_error&) {
+            co_return true;
+        }
+        co_return false;
+    });
+    EXPECT_TRUE(refused);
 }
 
 // ---------------------------------------------------------------- budget

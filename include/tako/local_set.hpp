@@ -10,12 +10,14 @@
 ///     co_return *co_await h;
 /// });
 /// ```
-/// Local tasks run only while some task awaits `run_until` on the set's thread; they are
-/// woken from any thread. `run_until` must be awaited on a current_thread runtime (a
+/// Local tasks run only while some task awaits `run_until` on the set's thread, or while
+/// that thread is in `block_on`; they are woken from any thread. `run_until` must be
+/// awaited on a current_thread runtime (a
 /// multi_thread runtime could move the awaiting task, and with it the set, to another
 /// worker); it throws `std::logic_error` on a multi_thread worker. `TAKO_MAIN` builds a
 /// multi_thread runtime: `TAKO_MAIN_LOCAL(fn)` runs `fn` inside a local_set on a
-/// current_thread runtime, so `fn` can call `tako::spawn_local` directly.
+/// current_thread runtime, so `fn` can call `tako::spawn_local` directly. With a
+/// multi_thread runtime, a plain thread drives the set with `block_on(rt, work)`.
 
 #include <memory>
 #include <source_location>
@@ -25,6 +27,7 @@
 #include "tako/detail/branches.hpp"
 #include "tako/detail/task_cell.hpp"
 #include "tako/join_handle.hpp"
+#include "tako/runtime.hpp"
 
 namespace tako {
 
@@ -36,6 +39,10 @@ scheduler& as_scheduler(local_scheduler& s) noexcept;
 void track_local(local_scheduler& s, task_header* t);
 /// Drives the set's tasks inside the calling task until `root` completes.
 task<void> drive_local_set(local_scheduler& s, task_header* root);
+/// Throws `std::logic_error` unless the calling thread may drive `s` in block_on.
+void check_local_block_on(const local_scheduler& s);
+/// Drives the set's tasks on the calling plain thread until `root` completes.
+void drive_local_set_on_thread(local_scheduler& s, task_header* root);
 std::unique_ptr<local_scheduler, void (*)(local_scheduler*)> make_local_scheduler();
 } // namespace detail
 
@@ -65,6 +72,37 @@ public:
     task<detail::spawn_result_t<X>> run_until(X&& work) {
         join_handle<detail::spawn_result_t<X>> h = spawn_local(std::forward<X>(work));
         return finish(std::move(h));
+    }
+
+    /// Runs `work` as a local task on the calling thread, which must not be a runtime
+    /// thread, and drives every local task there until it finishes; gives its result
+    /// (rethrowing its exception). Meanwhile `rt` runs everything else: `tako::spawn`
+    /// from a local task spawns onto `rt` (a multi_thread runtime too), and its timers and
+    /// sockets work. Create the set inside `rt.enter()` on this thread. This is how a
+    /// multi_thread program runs thread-pinned tasks (Tokio's `LocalSet::block_on`).
+    ///
+    /// ```cpp
+    /// tako::runtime rt = tako::runtime::builder::multi_thread().build();
+    /// auto entered = rt.enter();
+    /// tako::local_set local;
+    /// int v = local.block_on(rt, []() -> tako::task<int> {
+    ///     auto h = tako::spawn_local([]() -> tako::task<int> { co_return 2; });
+    ///     co_return *co_await h + 1;
+    /// });
+    /// ```
+    template <detail::spawnable X>
+    detail::spawn_result_t<X> block_on(runtime& rt, X&& work) {
+        detail::check_local_block_on(*impl_);
+        const enter_guard entered = rt.enter();
+        join_handle<detail::spawn_result_t<X>> h = spawn_local(std::forward<X>(work));
+        detail::drive_local_set_on_thread(*impl_, h.header());
+        auto r = h.take_result();
+        if (!r) {
+            r.error().rethrow();
+        }
+        if constexpr (!std::is_void_v<detail::spawn_result_t<X>>) {
+            return std::move(*r);
+        }
     }
 
 private:

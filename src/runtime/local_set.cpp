@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -110,6 +111,24 @@ public:
 
     [[nodiscard]] std::thread::id owner() const noexcept { return owner_; }
 
+    /// Drives the set on the calling thread, which is no runtime worker, until `root`
+    /// completes: runs turns while there is work, sleeps on a futex otherwise.
+    void drive_on_thread(task_header* root) {
+        while (!is_complete(root)) {
+            if (run_turn()) {
+                continue;
+            }
+            // Read the wake count before the last look for work: a wake after that look
+            // changes the count, and futex_wait then returns at once.
+            const std::uint32_t seen = thread_wakes_.load(std::memory_order_seq_cst);
+            thread_waiting_.store(true, std::memory_order_seq_cst);
+            if (!has_work() && !is_complete(root)) {
+                futex_wait(thread_wakes_, seen, std::nullopt);
+            }
+            thread_waiting_.store(false, std::memory_order_relaxed);
+        }
+    }
+
 private:
     void wake_driver() noexcept {
         task_ref r;
@@ -121,6 +140,12 @@ private:
             }
         }
         std::move(r).wake();
+        // seq_cst: ordered after the push and before the read of thread_waiting_ (see
+        // drive_on_thread). A thread driver that has not yet looked sees the work.
+        thread_wakes_.fetch_add(1, std::memory_order_seq_cst);
+        if (thread_waiting_.load(std::memory_order_seq_cst)) {
+            futex_wake(thread_wakes_, 1);
+        }
     }
 
     const std::thread::id owner_;
@@ -128,6 +153,8 @@ private:
     inject_queue remote_;
     spin_lock lock_;
     waker driver_; ///< the task inside run_until, when it waits; guarded by lock_
+    std::atomic<std::uint32_t> thread_wakes_{0}; ///< futex word of a thread in block_on
+    std::atomic<bool> thread_waiting_{false};
     std::vector<abort_handle> tracked_;
     std::size_t live_hint_ = 0;
 };
@@ -181,6 +208,21 @@ task<void> drive_local_set(local_scheduler& s, task_header* root) {
         }
         co_await wait_for_local_work{s};
     }
+}
+
+void check_local_block_on(const local_scheduler& s) {
+    if (std::this_thread::get_id() != s.owner()) {
+        throw std::logic_error("tako::local_set::block_on: must run on the thread that "
+                               "created the set");
+    }
+    if (tls_thread.is_runtime_thread) {
+        throw std::logic_error("tako::local_set::block_on: cannot block a runtime thread; "
+                               "await run_until instead");
+    }
+}
+
+void drive_local_set_on_thread(local_scheduler& s, task_header* root) {
+    s.drive_on_thread(root);
 }
 
 std::unique_ptr<local_scheduler, void (*)(local_scheduler*)> make_local_scheduler() {
