@@ -348,6 +348,36 @@ TEST(blocking, block_in_place_reuses_threads) {
     EXPECT_LT(threads.size(), static_cast<std::size_t>(calls / 2));
 }
 
+// Short sections usually end before the other thread claims the worker (the blocked
+// thread keeps it), long ones after (the other thread runs it): tasks on several workers
+// mixing both, with yields in between, all finish with every section run exactly once.
+TEST(blocking, block_in_place_short_and_long_sections_race_the_hand_over) {
+    runtime rt = mt(2).build();
+    constexpr int tasks = 8;
+    constexpr int rounds = 40;
+    std::atomic<int> sections{0};
+    rt.block_on([&]() -> tako::task<> {
+        tako::join_set<void> set;
+        for (int t = 0; t < tasks; ++t) {
+            set.spawn([&sections, t]() -> tako::task<> {
+                for (int i = 0; i < rounds; ++i) {
+                    tako::block_in_place([&] {
+                        if ((i + t) % 3 == 0) {
+                            std::this_thread::sleep_for(200us);
+                        }
+                        sections.fetch_add(1);
+                    });
+                    co_await tako::yield_now();
+                }
+            });
+        }
+        while (auto r = co_await set.join_next()) {
+            EXPECT_TRUE(r->has_value());
+        }
+    }());
+    EXPECT_EQ(sections.load(), tasks * rounds);
+}
+
 TEST(blocking, block_in_place_propagates_exceptions) {
     runtime rt = mt(1).build();
     const bool caught = rt.block_on([]() -> tako::task<bool> {

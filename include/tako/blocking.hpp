@@ -40,20 +40,33 @@ auto spawn_blocking(F&& f, A0&& a0, As&&... as) {
 }
 
 namespace detail {
-/// Prepares the calling thread to block: on a multi_thread worker, hands its queues to a
-/// spare thread or a new one. Throws `std::logic_error` on a current_thread runtime's thread.
-void enter_block_in_place();
+class scheduler;
+/// A blocking section: on a multi_thread worker, offers its queues to a spare thread or a
+/// new one, and takes them back at the end if that thread has not claimed them yet.
+/// Throws `std::logic_error` on a current_thread runtime's thread.
+class block_in_place_scope {
+public:
+    block_in_place_scope();
+    block_in_place_scope(const block_in_place_scope&) = delete;
+    block_in_place_scope& operator=(const block_in_place_scope&) = delete;
+    ~block_in_place_scope();
+
+private:
+    scheduler* sched_ = nullptr;
+    void* token_ = nullptr;
+};
 } // namespace detail
 
 /// Runs `f()` on the calling thread, which may block. On a multi_thread worker the
 /// worker's queues move to another thread first, so other tasks keep running; the calling
-/// task continues on this thread until its next suspension. The thread that gave its
-/// worker away then waits, up to the builder's `thread_keep_alive`, to adopt the worker of
-/// the next `block_in_place`: a run of calls starts a thread only when no such spare is
-/// waiting. Throws `std::logic_error` on a current_thread runtime (as Tokio panics there).
+/// task continues on this thread until its next suspension. When `f` returns before that
+/// other thread has claimed the queues, this thread keeps them (a short blocking section
+/// costs a wake-up, not a hand-over). Otherwise the thread that gave its worker away waits,
+/// after the task's poll, up to the builder's `thread_keep_alive`, to adopt the worker of
+/// the next `block_in_place`: a run of calls starts a thread only when no spare is waiting. Throws `std::logic_error` on a current_thread runtime (as Tokio panics there).
 template <class F>
 decltype(auto) block_in_place(F&& f) {
-    detail::enter_block_in_place();
+    const detail::block_in_place_scope blocking;
     return std::invoke(std::forward<F>(f));
 }
 

@@ -77,12 +77,13 @@ bool current_thread_scheduler::try_drive(task_header* root) {
     return true;
 }
 
-void current_thread_scheduler::prepare_to_block() {
+void* current_thread_scheduler::prepare_to_block() {
     if (tls_thread.is_runtime_thread) {
         throw std::logic_error("tako::block_in_place: can only block in place on a "
                                "multi_thread runtime; use spawn_blocking instead");
     }
     // A blocking-pool thread, or a plain thread inside runtime::enter(): blocking is fine.
+    return nullptr;
 }
 
 void current_thread_scheduler::run_until(task_header* root) {

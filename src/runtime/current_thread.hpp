@@ -24,7 +24,7 @@ public:
     /// driving the scheduler (then false, nothing run). One driver at a time.
     bool try_drive(task_header* root) override;
     /// On the thread driving the scheduler, blocking stalls every task: throws.
-    void prepare_to_block() override;
+    void* prepare_to_block() override;
     /// Releases every queued task (all are complete at shutdown).
     void drain() noexcept override;
 

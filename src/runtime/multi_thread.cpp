@@ -33,6 +33,11 @@ struct multi_thread_scheduler::worker {
     bool searching = false;
     std::uint64_t rng = 0;
     std::atomic<std::uint32_t> park_state{park_empty};
+    /// Set while block_in_place offers this worker to another thread: whichever of that
+    /// thread (claim) and the blocked one (finish_blocking) clears it owns the worker.
+    std::atomic<bool> offered{false};
+    /// The spare woken to adopt this worker and not yet awake; under threads_lock_.
+    void* adopter = nullptr;
 
     std::uint32_t next_random(std::uint32_t n) noexcept {
         rng ^= rng << 13;
@@ -74,22 +79,21 @@ multi_thread_scheduler::~multi_thread_scheduler() {
     stop_threads();
 }
 
-void multi_thread_scheduler::launch(worker& w) {
+void multi_thread_scheduler::launch(worker& w, bool offered) {
     std::lock_guard guard(threads_lock_);
     reap_exited_threads();
     if (!spares_.empty()) {
         spare* s = spares_.back();
         spares_.pop_back();
         s->assigned = &w;
+        w.adopter = s;
         s->wake.notify_one();
         return;
     }
     worker_thread& slot = threads_.emplace_back();
     try {
-        slot.thread = start_thread(core().config, [this, &w, exited = slot.exited] {
-            for (worker* next = &w; next != nullptr && run(*next);) {
-                next = wait_as_spare();
-            }
+        slot.thread = start_thread(core().config, [this, &w, offered, exited = slot.exited] {
+            thread_main(&w, offered);
             // relaxed is enough: join() is what synchronizes with the thread's end.
             exited->store(true, std::memory_order_relaxed);
         });
@@ -97,6 +101,22 @@ void multi_thread_scheduler::launch(worker& w) {
         threads_.pop_back();
         throw;
     }
+}
+
+void multi_thread_scheduler::thread_main(worker* first, bool offered) {
+    for (worker* next = first; next != nullptr; offered = true) {
+        // A worker block_in_place took back before we claimed it is not ours: wait for
+        // the next one as a spare.
+        if ((!offered || claim(*next)) && !run(*next)) {
+            return; // stopping
+        }
+        next = wait_as_spare();
+    }
+}
+
+bool multi_thread_scheduler::claim(worker& w) noexcept {
+    // acq_rel: the blocked thread's last writes to the worker's queues are visible to us.
+    return w.offered.exchange(false, std::memory_order_acq_rel);
 }
 
 multi_thread_scheduler::worker* multi_thread_scheduler::wait_as_spare() {
@@ -112,6 +132,8 @@ multi_thread_scheduler::worker* multi_thread_scheduler::wait_as_spare() {
     });
     if (self.assigned == nullptr) {
         std::erase(spares_, &self);
+    } else {
+        self.assigned->adopter = nullptr;
     }
     return self.assigned;
 }
@@ -129,7 +151,7 @@ void multi_thread_scheduler::reap_exited_threads() noexcept {
 
 void multi_thread_scheduler::start_threads() {
     for (auto& w : workers_) {
-        launch(*w);
+        launch(*w, false);
     }
 }
 
@@ -406,25 +428,47 @@ void multi_thread_scheduler::park_timeout(worker& w,
     }
 }
 
-void multi_thread_scheduler::prepare_to_block() {
+void* multi_thread_scheduler::prepare_to_block() {
     if (tls_worker.sched != this) {
-        return; // not a worker: blocking stalls nobody
+        return nullptr; // not a worker: blocking stalls nobody
     }
     worker& w = *static_cast<worker*>(tls_worker.w);
-    // The LIFO task becomes stealable, then a new thread adopts the worker. We stop using
+    // The LIFO task becomes stealable, then another thread adopts the worker. We stop using
     // the worker's queues only once that thread exists: if it cannot start we stay the
     // worker and the caller learns why.
     if (task_header* t = std::exchange(w.lifo, nullptr)) {
         push_local(w, t);
     }
+    // release: our writes to the worker are visible to whoever claims it.
+    w.offered.store(true, std::memory_order_release);
     try {
-        launch(w);
+        launch(w, true);
     } catch (const std::system_error& e) {
+        w.offered.store(false, std::memory_order_relaxed);
         throw std::system_error(e.code(), "tako::block_in_place: cannot start a thread to "
                                           "take over this worker");
     }
     tls_worker = {};
     notify_parked();
+    return &w;
+}
+
+void multi_thread_scheduler::finish_blocking(void* token) noexcept {
+    auto& w = *static_cast<worker*>(token);
+    // A short blocking section often ends before the other thread claims the worker: then
+    // we keep it, and that thread goes back to waiting as a spare.
+    if (!claim(w)) {
+        return;
+    }
+    tls_worker = {this, &w, w.index};
+    // If the spare woken for it is not awake yet, it stays a spare: un-assigned, it sleeps
+    // on (its wait re-checks), and the next block_in_place finds it instead of starting a
+    // thread.
+    std::lock_guard guard(threads_lock_);
+    if (auto* s = static_cast<spare*>(std::exchange(w.adopter, nullptr))) {
+        s->assigned = nullptr;
+        spares_.push_back(s);
+    }
 }
 
 } // namespace tako::detail

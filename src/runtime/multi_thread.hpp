@@ -37,7 +37,9 @@ public:
     /// On one of this scheduler's workers: hands its queues to a new thread, so the caller
     /// may block. Throws std::system_error (and the caller stays the worker) if no thread
     /// can start. Elsewhere (a blocking-pool thread, a plain thread): nothing to do.
-    void prepare_to_block() override;
+    void* prepare_to_block() override;
+    /// Takes the worker back if the thread it was offered to has not claimed it yet.
+    void finish_blocking(void* token) noexcept override;
 
     [[nodiscard]] std::size_t num_workers() const noexcept override { return workers_.size(); }
     [[nodiscard]] std::size_t global_queue_depth() const noexcept override {
@@ -60,7 +62,11 @@ private:
     void notify_parked_local() noexcept;
     void unpark(std::size_t index) noexcept;
     bool has_work_anywhere() const noexcept;
-    void launch(worker& w);
+    /// Runs `w` on a spare or a new thread. `offered`: `w` was offered by block_in_place
+    /// and the thread must claim it first (its old thread may take it back).
+    void launch(worker& w, bool offered);
+    /// Claims an offered worker; false if block_in_place already took it back.
+    static bool claim(worker& w) noexcept;
 
     std::vector<std::unique_ptr<worker>> workers_;
     inject_queue inject_;
@@ -90,6 +96,9 @@ private:
         std::condition_variable wake;
         worker* assigned = nullptr;
     };
+    /// Runs the workers handed to this thread: `first`, then, whenever block_in_place takes
+    /// the current one away, those it adopts as a spare.
+    void thread_main(worker* first, bool offered);
     /// Waits as a spare; the worker to run next, or null (keep-alive over, or stopping).
     worker* wait_as_spare();
 

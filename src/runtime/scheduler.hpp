@@ -77,7 +77,11 @@ public:
     /// tasks, is about to block. A scheduler whose other tasks would stall meanwhile hands
     /// the thread's work to a new thread (multi_thread), or throws std::logic_error when it
     /// cannot (current_thread, on the thread driving it). Default: blocking is fine.
-    virtual void prepare_to_block() {}
+    /// Returns a token for `finish_blocking` (null: nothing to give back).
+    virtual void* prepare_to_block() { return nullptr; }
+    /// The blocking section that `prepare_to_block` returned `token` for has ended: the
+    /// scheduler may give the thread its work back if nobody has taken it over yet.
+    virtual void finish_blocking(void* /*token*/) noexcept {}
 
     [[nodiscard]] runtime_core& core() const noexcept { return core_; }
 
