@@ -5,6 +5,8 @@
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
+#include "test_support.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -14,19 +16,13 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using tako_test::bytes_of;
+using tako_test::text_of;
 namespace io = tako::io;
 using tako::net::tcp_listener;
 using tako::net::tcp_stream;
 
 namespace {
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-std::string text_of(std::span<const std::byte> b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 /// Serves `data` at most `chunk` bytes per read; counts reads and the sizes asked for.
 struct chunk_reader {

@@ -33,28 +33,6 @@
 
 namespace tako::io {
 
-/// Reads nothing (always end of stream) and takes every write (Tokio's `Empty`).
-class empty_stream {
-public:
-    /// 0: end of stream.
-    [[nodiscard]] task<io::result<std::size_t>> read(std::span<std::byte>) { co_return 0; }
-    /// Nothing buffered, ever.
-    [[nodiscard]] task<io::result<std::span<const std::byte>>> fill_buf() {
-        co_return std::span<const std::byte>();
-    }
-    /// Does nothing.
-    void consume(std::size_t) noexcept {}
-    /// Takes all of `buf` and drops it.
-    [[nodiscard]] task<io::result<std::size_t>> write(std::span<const std::byte> buf) {
-        co_return buf.size();
-    }
-};
-
-/// A reader at end of stream that also discards writes.
-[[nodiscard]] inline empty_stream empty() noexcept {
-    return {};
-}
-
 /// Takes every write and drops it (Tokio's `Sink`).
 class sink_stream {
 public:
@@ -66,6 +44,25 @@ public:
 
 /// A writer that discards everything.
 [[nodiscard]] inline sink_stream sink() noexcept {
+    return {};
+}
+
+/// Reads nothing (always end of stream) and, as a `sink_stream`, takes every write (Tokio's
+/// `Empty`).
+class empty_stream : public sink_stream {
+public:
+    /// 0: end of stream.
+    [[nodiscard]] task<io::result<std::size_t>> read(std::span<std::byte>) { co_return 0; }
+    /// Nothing buffered, ever.
+    [[nodiscard]] task<io::result<std::span<const std::byte>>> fill_buf() {
+        co_return std::span<const std::byte>();
+    }
+    /// Does nothing.
+    void consume(std::size_t) noexcept {}
+};
+
+/// A reader at end of stream that also discards writes.
+[[nodiscard]] inline empty_stream empty() noexcept {
     return {};
 }
 

@@ -37,6 +37,18 @@
 #include "tako/join.hpp"
 #include "tako/task.hpp"
 
+namespace tako::detail {
+/// The end of a copy: flush `w`, then report `total`.
+template <class W>
+task<io::result<std::uint64_t>> flush_then(W& w, std::uint64_t total) {
+    auto flushed = co_await io::flush(w);
+    if (!flushed) {
+        co_return std::unexpected(flushed.error());
+    }
+    co_return total;
+}
+} // namespace tako::detail
+
 namespace tako::io {
 
 /// Copies `r` to `w` until `r` ends, through an 8 KiB buffer, then flushes `w` (`io::flush`;
@@ -60,11 +72,7 @@ template <async_read R, async_write W>
         }
         total += *n;
     }
-    auto flushed = co_await io::flush(w);
-    if (!flushed) {
-        co_return std::unexpected(flushed.error());
-    }
-    co_return total;
+    co_return co_await detail::flush_then(w, total);
 }
 
 /// Copies a buffered reader to `w` without a buffer of its own, then flushes `w`; how many
@@ -90,11 +98,7 @@ template <async_buf_read R, async_write W>
         r.consume(*n);
         total += *n;
     }
-    auto flushed = co_await io::flush(w);
-    if (!flushed) {
-        co_return std::unexpected(flushed.error());
-    }
-    co_return total;
+    co_return co_await detail::flush_then(w, total);
 }
 
 } // namespace tako::io

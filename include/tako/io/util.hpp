@@ -33,11 +33,38 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tako/io/result.hpp"
 #include "tako/io/traits.hpp"
 #include "tako/task.hpp"
+
+namespace tako::detail {
+/// The loop of `read_exact` (a `span<byte>`) and `write_all` (a `span<const byte>`): read or
+/// write until `buf` is done; a 0 from the stream is an error.
+template <class S, class Byte>
+task<io::result<void>> transfer_all(S& s, std::span<Byte> buf) {
+    constexpr bool reading = !std::is_const_v<Byte>;
+    while (!buf.empty()) {
+        io::result<std::size_t> n;
+        if constexpr (reading) {
+            n = co_await s.read(buf);
+        } else {
+            n = co_await s.write(buf);
+        }
+        if (!n) {
+            co_return std::unexpected(n.error());
+        }
+        if (*n == 0) {
+            co_return std::unexpected(
+                io::make_error_code(reading ? io::errc::unexpected_eof : io::errc::write_zero));
+        }
+        buf = buf.subspan(*n);
+    }
+    co_return io::result<void>{};
+}
+} // namespace tako::detail
 
 namespace tako::io {
 
@@ -45,34 +72,14 @@ namespace tako::io {
 /// bytes read so far are in `buf`). Not cancel-safe.
 template <async_read R>
 [[nodiscard]] task<io::result<void>> read_exact(R& r, std::span<std::byte> buf) {
-    while (!buf.empty()) {
-        auto n = co_await r.read(buf);
-        if (!n) {
-            co_return std::unexpected(n.error());
-        }
-        if (*n == 0) {
-            co_return std::unexpected(make_error_code(errc::unexpected_eof));
-        }
-        buf = buf.subspan(*n);
-    }
-    co_return io::result<void>{};
+    return detail::transfer_all(r, buf);
 }
 
 /// Writes all of `buf`; `io::errc::write_zero` if the writer takes no bytes. Not
 /// cancel-safe: cancelled midway, part of `buf` may have been written.
 template <async_write W>
 [[nodiscard]] task<io::result<void>> write_all(W& w, std::span<const std::byte> buf) {
-    while (!buf.empty()) {
-        auto n = co_await w.write(buf);
-        if (!n) {
-            co_return std::unexpected(n.error());
-        }
-        if (*n == 0) {
-            co_return std::unexpected(make_error_code(errc::write_zero));
-        }
-        buf = buf.subspan(*n);
-    }
-    co_return io::result<void>{};
+    return detail::transfer_all(w, buf);
 }
 
 /// `write_all` of text (the view must stay valid until it completes). Not cancel-safe.
@@ -152,150 +159,88 @@ template <std::integral T, std::endian E = std::endian::big, async_write W>
     co_return co_await io::write_all(w, std::span<const std::byte>(raw));
 }
 
-// The named forms of read_int / write_int (Tokio's names): big-endian, and `_le` for
-// little-endian. Each is a `read_int` / `write_int`: `unexpected_eof` at an early end of
-// stream, not cancel-safe.
+} // namespace tako::io
 
+namespace tako::detail {
+/// The function object behind `io::read_u16` and friends.
+template <std::integral T, std::endian E>
+struct int_reader {
+    template <io::async_read R>
+    [[nodiscard]] task<io::result<T>> operator()(R& r) const {
+        return io::read_int<T, E>(r);
+    }
+};
+/// The function object behind `io::write_u16` and friends.
+template <std::integral T, std::endian E>
+struct int_writer {
+    template <io::async_write W>
+    [[nodiscard]] task<io::result<void>> operator()(W& w, T value) const {
+        return io::write_int<T, E>(w, value);
+    }
+};
+} // namespace tako::detail
+
+namespace tako::io {
+
+// The named forms of read_int / write_int (Tokio's names): `read_u32(r)` reads a big-endian
+// `uint32_t`, `write_u64_le(w, v)` writes a little-endian `uint64_t`. Each is a `read_int` /
+// `write_int`: `unexpected_eof` at an early end of stream, not cancel-safe.
 /// Reads one byte.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint8_t>> read_u8(R& r) {
-    return read_int<std::uint8_t>(r);
-}
+inline constexpr detail::int_reader<std::uint8_t, std::endian::big> read_u8{};
 /// Reads one signed byte.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int8_t>> read_i8(R& r) {
-    return read_int<std::int8_t>(r);
-}
+inline constexpr detail::int_reader<std::int8_t, std::endian::big> read_i8{};
 /// Reads a big-endian `uint16_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint16_t>> read_u16(R& r) {
-    return read_int<std::uint16_t>(r);
-}
+inline constexpr detail::int_reader<std::uint16_t, std::endian::big> read_u16{};
 /// Reads a big-endian `int16_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int16_t>> read_i16(R& r) {
-    return read_int<std::int16_t>(r);
-}
+inline constexpr detail::int_reader<std::int16_t, std::endian::big> read_i16{};
 /// Reads a big-endian `uint32_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint32_t>> read_u32(R& r) {
-    return read_int<std::uint32_t>(r);
-}
+inline constexpr detail::int_reader<std::uint32_t, std::endian::big> read_u32{};
 /// Reads a big-endian `int32_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int32_t>> read_i32(R& r) {
-    return read_int<std::int32_t>(r);
-}
+inline constexpr detail::int_reader<std::int32_t, std::endian::big> read_i32{};
 /// Reads a big-endian `uint64_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint64_t>> read_u64(R& r) {
-    return read_int<std::uint64_t>(r);
-}
+inline constexpr detail::int_reader<std::uint64_t, std::endian::big> read_u64{};
 /// Reads a big-endian `int64_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int64_t>> read_i64(R& r) {
-    return read_int<std::int64_t>(r);
-}
+inline constexpr detail::int_reader<std::int64_t, std::endian::big> read_i64{};
 /// Reads a little-endian `uint16_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint16_t>> read_u16_le(R& r) {
-    return read_int<std::uint16_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::uint16_t, std::endian::little> read_u16_le{};
 /// Reads a little-endian `int16_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int16_t>> read_i16_le(R& r) {
-    return read_int<std::int16_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::int16_t, std::endian::little> read_i16_le{};
 /// Reads a little-endian `uint32_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint32_t>> read_u32_le(R& r) {
-    return read_int<std::uint32_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::uint32_t, std::endian::little> read_u32_le{};
 /// Reads a little-endian `int32_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int32_t>> read_i32_le(R& r) {
-    return read_int<std::int32_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::int32_t, std::endian::little> read_i32_le{};
 /// Reads a little-endian `uint64_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::uint64_t>> read_u64_le(R& r) {
-    return read_int<std::uint64_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::uint64_t, std::endian::little> read_u64_le{};
 /// Reads a little-endian `int64_t`.
-template <async_read R>
-[[nodiscard]] task<io::result<std::int64_t>> read_i64_le(R& r) {
-    return read_int<std::int64_t, std::endian::little>(r);
-}
+inline constexpr detail::int_reader<std::int64_t, std::endian::little> read_i64_le{};
 
 /// Writes one byte.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u8(W& w, std::uint8_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::uint8_t, std::endian::big> write_u8{};
 /// Writes one signed byte.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i8(W& w, std::int8_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::int8_t, std::endian::big> write_i8{};
 /// Writes a big-endian `uint16_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u16(W& w, std::uint16_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::uint16_t, std::endian::big> write_u16{};
 /// Writes a big-endian `int16_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i16(W& w, std::int16_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::int16_t, std::endian::big> write_i16{};
 /// Writes a big-endian `uint32_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u32(W& w, std::uint32_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::uint32_t, std::endian::big> write_u32{};
 /// Writes a big-endian `int32_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i32(W& w, std::int32_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::int32_t, std::endian::big> write_i32{};
 /// Writes a big-endian `uint64_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u64(W& w, std::uint64_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::uint64_t, std::endian::big> write_u64{};
 /// Writes a big-endian `int64_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i64(W& w, std::int64_t v) {
-    return write_int(w, v);
-}
+inline constexpr detail::int_writer<std::int64_t, std::endian::big> write_i64{};
 /// Writes a little-endian `uint16_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u16_le(W& w, std::uint16_t v) {
-    return write_int<std::uint16_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::uint16_t, std::endian::little> write_u16_le{};
 /// Writes a little-endian `int16_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i16_le(W& w, std::int16_t v) {
-    return write_int<std::int16_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::int16_t, std::endian::little> write_i16_le{};
 /// Writes a little-endian `uint32_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u32_le(W& w, std::uint32_t v) {
-    return write_int<std::uint32_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::uint32_t, std::endian::little> write_u32_le{};
 /// Writes a little-endian `int32_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i32_le(W& w, std::int32_t v) {
-    return write_int<std::int32_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::int32_t, std::endian::little> write_i32_le{};
 /// Writes a little-endian `uint64_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_u64_le(W& w, std::uint64_t v) {
-    return write_int<std::uint64_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::uint64_t, std::endian::little> write_u64_le{};
 /// Writes a little-endian `int64_t`.
-template <async_write W>
-[[nodiscard]] task<io::result<void>> write_i64_le(W& w, std::int64_t v) {
-    return write_int<std::int64_t, std::endian::little>(w, v);
-}
+inline constexpr detail::int_writer<std::int64_t, std::endian::little> write_i64_le{};
 
 } // namespace tako::io
