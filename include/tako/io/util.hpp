@@ -13,8 +13,9 @@
 ///     auto len = co_await tako::io::read_u32(s);
 ///     if (!len) co_return std::unexpected(len.error()); // unexpected_eof: the stream ended
 ///     std::vector<std::byte> payload(*len);
-///     if (auto r = co_await tako::io::read_exact(s, payload); !r) co_return
-///     std::unexpected(r.error()); co_return payload;
+///     auto body = co_await tako::io::read_exact(s, payload);
+///     if (!body) co_return std::unexpected(body.error());
+///     co_return payload;
 /// }
 /// ```
 ///
@@ -185,6 +186,7 @@ namespace tako::io {
 // The named forms of read_int / write_int (Tokio's names): `read_u32(r)` reads a big-endian
 // `uint32_t`, `write_u64_le(w, v)` writes a little-endian `uint64_t`. Each is a `read_int` /
 // `write_int`: `unexpected_eof` at an early end of stream, not cancel-safe.
+
 /// Reads one byte.
 inline constexpr detail::int_reader<std::uint8_t, std::endian::big> read_u8{};
 /// Reads one signed byte.
