@@ -65,6 +65,28 @@ task<io::result<void>> transfer_all(S& s, std::span<Byte> buf) {
     }
     co_return io::result<void>{};
 }
+
+/// The loop of `read_to_end` and `read_to_string`: read into the free end of `out` (grown
+/// by at least 4 KiB at a time), keeping what arrived, until end of stream.
+template <class R, class Buf>
+task<io::result<std::size_t>> read_to_end_into(R& r, Buf& out) {
+    constexpr std::size_t chunk = 4096;
+    std::size_t total = 0;
+    for (;;) {
+        const std::size_t old = out.size();
+        out.resize(std::max(out.capacity(), old + chunk));
+        auto n =
+            co_await r.read(std::as_writable_bytes(std::span(out.data() + old, out.size() - old)));
+        out.resize(old + (n ? *n : 0));
+        if (!n) {
+            co_return std::unexpected(n.error());
+        }
+        if (*n == 0) {
+            co_return total;
+        }
+        total += *n;
+    }
+}
 } // namespace tako::detail
 
 namespace tako::io {
@@ -93,45 +115,14 @@ template <async_write W>
 /// Cancel-safe in this sense: what was read before cancellation is in `out`.
 template <async_read R>
 [[nodiscard]] task<io::result<std::size_t>> read_to_end(R& r, std::vector<std::byte>& out) {
-    constexpr std::size_t chunk = 4096;
-    std::size_t total = 0;
-    for (;;) {
-        const std::size_t old = out.size();
-        if (out.capacity() - old < chunk) {
-            out.reserve(old + std::max(chunk, old)); // grow geometrically
-        }
-        out.resize(out.capacity());
-        auto n = co_await r.read(std::span(out).subspan(old));
-        out.resize(old + (n ? *n : 0));
-        if (!n) {
-            co_return std::unexpected(n.error());
-        }
-        if (*n == 0) {
-            co_return total;
-        }
-        total += *n;
-    }
+    return detail::read_to_end_into(r, out);
 }
 
 /// `read_to_end` into a string (bytes as they are: no UTF-8 validation). Cancel-safe in the
 /// same sense: what was read is in `out`.
 template <async_read R>
 [[nodiscard]] task<io::result<std::size_t>> read_to_string(R& r, std::string& out) {
-    constexpr std::size_t chunk = 4096;
-    std::size_t total = 0;
-    for (;;) {
-        const std::size_t old = out.size();
-        out.resize(old + chunk);
-        auto n = co_await r.read(std::as_writable_bytes(std::span(out).subspan(old)));
-        out.resize(old + (n ? *n : 0));
-        if (!n) {
-            co_return std::unexpected(n.error());
-        }
-        if (*n == 0) {
-            co_return total;
-        }
-        total += *n;
-    }
+    return detail::read_to_end_into(r, out);
 }
 
 /// Reads an integer of type `T` stored in byte order `E` (big-endian by default);
