@@ -3,6 +3,8 @@
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
+#include "test_support.hpp"
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,19 +18,13 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using tako_test::bytes_of;
+using tako_test::text_of;
 using tako::net::socket_address;
 using tako::net::tcp_listener;
 using tako::net::tcp_stream;
 
 namespace {
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-std::string text_of(std::span<const std::byte> b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 /// A listener on an ephemeral loopback port.
 tako::task<tcp_listener> listen_local() {

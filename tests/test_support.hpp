@@ -12,14 +12,26 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace tako_test {
 
 using namespace std::chrono_literals;
+
+/// The bytes of `s` (for a write).
+inline std::span<const std::byte> bytes_of(std::string_view s) {
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+/// `b` as text (what a read got).
+inline std::string text_of(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 /// Counts the live `probe`s that refer to it.
 struct life {

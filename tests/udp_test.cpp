@@ -3,23 +3,19 @@
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
+#include "test_support.hpp"
+
 #include <array>
 #include <string>
 #include <string_view>
 
 using namespace std::chrono_literals;
+using tako_test::bytes_of;
+using tako_test::text_of;
 using tako::net::socket_address;
 using tako::net::udp_socket;
 
 namespace {
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-std::string text_of(std::span<const std::byte> b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 /// A socket on an ephemeral loopback port.
 tako::task<udp_socket> bind_local() {

@@ -4,6 +4,8 @@
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
+#include "test_support.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,20 +17,14 @@
 #include <string_view>
 
 using namespace std::chrono_literals;
+using tako_test::bytes_of;
+using tako_test::text_of;
 using tako::net::unix_address;
 using tako::net::unix_datagram;
 using tako::net::unix_listener;
 using tako::net::unix_stream;
 
 namespace {
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-std::string text_of(std::span<const std::byte> b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
 struct temp_dir {
