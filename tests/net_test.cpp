@@ -19,6 +19,7 @@
 
 using namespace std::chrono_literals;
 using tako_test::bytes_of;
+using tako_test::read_all;
 using tako_test::text_of;
 using tako::net::socket_address;
 using tako::net::tcp_listener;
@@ -40,20 +41,6 @@ tako::task<std::pair<tcp_stream, tcp_stream>> connected_pair() {
     EXPECT_TRUE(client.has_value());
     EXPECT_TRUE(accepted.has_value());
     co_return std::pair<tcp_stream, tcp_stream>(std::move(*client), std::move(accepted->first));
-}
-
-/// Reads until end of stream.
-tako::task<std::string> read_all(tcp_stream& s) {
-    std::string out;
-    std::array<std::byte, 4096> buf;
-    for (;;) {
-        auto n = co_await s.read(buf);
-        EXPECT_TRUE(n.has_value()) << n.error().message();
-        if (!n || *n == 0) {
-            co_return out;
-        }
-        out += text_of(std::span(buf).first(*n));
-    }
 }
 
 tako::task<void> echo_once(tcp_stream s) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -31,6 +32,21 @@ inline std::span<const std::byte> bytes_of(std::string_view s) {
 /// `b` as text (what a read got).
 inline std::string text_of(std::span<const std::byte> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// Reads `s` (a socket stream) until end of stream, failing the test on a read error.
+template <class Stream>
+tako::task<std::string> read_all(Stream& s) {
+    std::string out;
+    std::array<std::byte, 4096> buf;
+    for (;;) {
+        auto n = co_await s.read(buf);
+        EXPECT_TRUE(n.has_value()) << n.error().message();
+        if (!n || *n == 0) {
+            co_return out;
+        }
+        out += text_of(std::span(buf).first(*n));
+    }
 }
 
 /// Counts the live `probe`s that refer to it.

@@ -18,6 +18,7 @@
 
 using namespace std::chrono_literals;
 using tako_test::bytes_of;
+using tako_test::read_all;
 using tako_test::text_of;
 using tako::net::unix_address;
 using tako::net::unix_datagram;
@@ -47,20 +48,6 @@ struct temp_dir {
 /// An abstract name no other test run uses.
 std::string abstract_name(std::string_view what) {
     return "@tako-test-" + std::to_string(::getpid()) + "-" + std::string(what);
-}
-
-/// Reads until end of stream.
-tako::task<std::string> read_all(unix_stream& s) {
-    std::string out;
-    std::array<std::byte, 4096> buf;
-    for (;;) {
-        auto n = co_await s.read(buf);
-        EXPECT_TRUE(n.has_value()) << n.error().message();
-        if (!n || *n == 0) {
-            co_return out;
-        }
-        out += text_of(std::span(buf).first(*n));
-    }
 }
 
 } // namespace

@@ -37,7 +37,7 @@ struct multi_thread_scheduler::worker {
     /// thread (claim) and the blocked one (finish_blocking) clears it owns the worker.
     std::atomic<bool> offered{false};
     /// The spare woken to adopt this worker and not yet awake; under threads_lock_.
-    void* adopter = nullptr;
+    spare* adopter = nullptr;
 
     std::uint32_t next_random(std::uint32_t n) noexcept {
         rng ^= rng << 13;
@@ -465,7 +465,7 @@ void multi_thread_scheduler::finish_blocking(void* token) noexcept {
     // on (its wait re-checks), and the next block_in_place finds it instead of starting a
     // thread.
     std::lock_guard guard(threads_lock_);
-    if (auto* s = static_cast<spare*>(std::exchange(w.adopter, nullptr))) {
+    if (spare* s = std::exchange(w.adopter, nullptr)) {
         s->assigned = nullptr;
         spares_.push_back(s);
     }
