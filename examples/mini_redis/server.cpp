@@ -268,10 +268,14 @@ private:
             }
             reply_subscription("subscribe", channel, subs.tasks.size());
         };
-        auto unsubscribe = [&](const std::string& channel) {
+        // Waits for the aborted forwarder to end, so its receiver is gone before the reply:
+        // a PUBLISH after it no longer counts this connection.
+        auto unsubscribe = [&](std::string channel) -> tako::task<void> {
             if (auto it = subs.tasks.find(channel); it != subs.tasks.end()) {
-                it->second.abort();
+                auto h = std::move(it->second);
                 subs.tasks.erase(it);
+                h.abort();
+                (void)co_await h;
             }
             reply_subscription("unsubscribe", channel, subs.tasks.size());
         };
@@ -316,11 +320,11 @@ private:
             } else if (name == "unsubscribe") {
                 if (args->size() == 1) {
                     while (!subs.tasks.empty()) {
-                        unsubscribe(std::string(subs.tasks.begin()->first));
+                        co_await unsubscribe(subs.tasks.begin()->first);
                     }
                 } else {
                     for (std::size_t i = 1; i < args->size(); ++i) {
-                        unsubscribe((*args)[i]);
+                        co_await unsubscribe((*args)[i]);
                     }
                 }
                 if (subs.tasks.empty()) {
