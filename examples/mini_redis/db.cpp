@@ -67,34 +67,30 @@ std::size_t db::publish(std::string_view channel, std::string message) {
     return *sent;
 }
 
-std::optional<tako::time::instant> db::purge_due_keys() {
+bool db::purge_due_keys(std::optional<tako::time::instant>& next) {
     std::lock_guard guard(mu_);
     if (shutdown_) {
-        return std::nullopt;
+        return false;
     }
     const auto now = tako::time::instant::now();
     while (!expirations_.empty()) {
         const auto first = expirations_.begin();
         if (first->first > now) {
-            return first->first;
+            next = first->first;
+            return true;
         }
         entries_.erase(first->second);
         expirations_.erase(first);
     }
-    return std::nullopt;
+    next.reset();
+    return true;
 }
 
 tako::task<void> db::purge_expired_keys() {
-    for (;;) {
-        const auto next = purge_due_keys();
-        {
-            std::lock_guard guard(mu_);
-            if (shutdown_) {
-                co_return;
-            }
-        }
+    std::optional<tako::time::instant> next;
+    while (purge_due_keys(next)) {
         if (next) {
-            // A set with an earlier deadline, or shutdown, notifies; otherwise the deadline.
+            // A SET with an earlier deadline, or shutdown, notifies; else the deadline passes.
             (void)co_await tako::select(tako::time::sleep_until(*next), purge_task_.notified());
         } else {
             co_await purge_task_.notified();

@@ -67,8 +67,9 @@ private:
     using channel_map = std::unordered_map<std::string, tako::sync::broadcast::sender<std::string>,
                                            string_hash, std::equal_to<>>;
 
-    /// Removes the keys that are due; the next deadline, if any; nullopt after shutdown too.
-    std::optional<tako::time::instant> purge_due_keys();
+    /// Removes the keys that are due and sets `next` to the next deadline (nullopt: none).
+    /// false once shut down.
+    bool purge_due_keys(std::optional<tako::time::instant>& next);
 
     std::mutex mu_;
     entry_map entries_;
