@@ -1,6 +1,7 @@
 // mini-redis in-process: the RESP parser and encoder, then the server driven by the client
 // library (commands, expiry, pub/sub, pipelining) and its shutdown.
 
+#include "blocking_client.hpp"
 #include "client.hpp"
 #include "frame.hpp"
 #include "server.hpp"
@@ -294,4 +295,27 @@ TAKO_TEST_MT(mini_redis_server, aborting_the_server_cancels_every_connection) {
     TAKO_CO_ASSERT(r.has_value());
     TAKO_CO_ASSERT(!r->has_value());
     EXPECT_TRUE(r->error().is_cancelled());
+}
+
+tako::task<bool> finished_ok(tako::join_handle<void> h) {
+    co_return (co_await h).has_value();
+}
+
+// Synchronous code drives the server through blocking_client, each call a block_on on the
+// client's own runtime, while the server runs on another runtime.
+TEST(mini_redis_blocking_client, works_from_plain_threads) {
+    tako::runtime server_rt = tako::runtime::builder::multi_thread().worker_threads(2)
+                                  .enable_all().build();
+    auto server = server_rt.block_on(start_server());
+    auto c = mini_redis::blocking_client::connect(server.addr);
+    ASSERT_TRUE(c) << c.error().what();
+    EXPECT_EQ(*c->ping(), "PONG");
+    ASSERT_TRUE(c->set("sync", "value"));
+    EXPECT_EQ(*c->get("sync"), std::optional<std::string>("value"));
+    EXPECT_EQ(*c->publish("nobody", "x"), 0);
+    auto bad = mini_redis::blocking_client::connect("127.0.0.1:1"); // nothing listens
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().type, mini_redis::client_error::kind::io);
+    server.stop.cancel();
+    EXPECT_TRUE(server_rt.block_on(finished_ok(std::move(server.task))));
 }
