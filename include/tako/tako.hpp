@@ -19,6 +19,7 @@
 #include "tako/net/shutdown_how.hpp"
 #include "tako/net/socket_address.hpp"
 #include "tako/net/tcp_listener.hpp"
+#include "tako/net/tcp_socket.hpp"
 #include "tako/net/tcp_stream.hpp"
 #include "tako/net/udp_socket.hpp"
 #include "tako/net/unix_address.hpp"

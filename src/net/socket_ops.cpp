@@ -119,8 +119,12 @@ task<io::result<io_source>> connect(int type, const ::sockaddr* addr, ::socklen_
     if (!fd) {
         co_return std::unexpected(fd.error());
     }
-    fd_guard guard{*fd};
-    auto source = io_source::adopt(*fd);
+    co_return co_await connect_fd(*fd, addr, len);
+}
+
+task<io::result<io_source>> connect_fd(int fd, const ::sockaddr* addr, ::socklen_t len) {
+    fd_guard guard{fd};
+    auto source = io_source::adopt(fd);
     if (!source) {
         co_return std::unexpected(source.error());
     }
