@@ -413,6 +413,24 @@ TEST(codec_length_delimited, byte_order_adjustment_and_num_skip_on_the_wire) {
                                         "U" + std::string(1, '\0'), "<none>"}));
 }
 
+TEST(codec_length_delimited, a_header_with_a_type_before_the_length) {
+    // [2 bytes type][2 bytes little-endian length of the whole message], as in docs/codec.md.
+    auto header = codec::length_delimited_codec::builder();
+    header.length_field_offset(2).length_field_length(2).little_endian();
+    const std::string wire = std::string("AB\x06\x00xy", 6) + std::string("CD\x04\x00", 4);
+    auto kept = header.num_skip(0).new_codec();
+    EXPECT_EQ(decode_whole(kept, wire),
+              (std::vector<std::string>{std::string("AB\x06\x00xy", 6),
+                                        std::string("CD\x04\x00", 4), "<none>"}));
+    auto payload = codec::length_delimited_codec::builder()
+                       .length_field_offset(2)
+                       .length_field_length(2)
+                       .little_endian()
+                       .length_adjustment(-4)
+                       .new_codec();
+    EXPECT_EQ(decode_whole(payload, wire), (std::vector<std::string>{"xy", "", "<none>"}));
+}
+
 TEST(codec_length_delimited, bad_lengths_are_errors_that_repeat) {
     auto c = codec::length_delimited_codec::builder().max_frame_length(10).new_codec();
     bytes_buffer b(be32_frame(std::string(10, 'a')) +

@@ -8,7 +8,7 @@
 /// #include <tako/codec/framed.hpp>
 /// #include <tako/io/duplex.hpp>
 ///
-/// tako::task<void> fields() {
+/// tako::task<void> split_fields() {
 ///     auto [a, b] = tako::io::duplex(64);
 ///     // Fields end at ',' ';' or '\n'; encoding ends each with ";".
 ///     tako::codec::framed f(std::move(b), tako::codec::any_delimiter_codec(",;\n", ";", 256));
