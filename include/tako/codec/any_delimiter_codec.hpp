@@ -28,6 +28,7 @@
 /// delimiter, and decoding goes on with the next frame. Without a maximum there is no bound:
 /// use one for untrusted input.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <limits>
@@ -68,8 +69,11 @@ public:
     /// The next frame, `std::nullopt` until a delimiter has arrived, or
     /// `errc::max_length_exceeded` for an over-long frame (whose rest the next calls skip).
     io::result<std::optional<std::string>> decode(bytes_buffer& buf) {
-        auto at = scan_.next(
-            buf, [this](std::byte b) { return is_delim_[std::to_integer<unsigned char>(b)]; });
+        auto at = scan_.next(buf, [this](const std::byte* first, const std::byte* last) {
+            return std::find_if(first, last, [this](std::byte b) {
+                return is_delim_[std::to_integer<unsigned char>(b)];
+            });
+        });
         if (!at) {
             return std::unexpected(at.error());
         }

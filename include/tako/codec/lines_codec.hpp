@@ -109,7 +109,7 @@ public:
     /// The next line, `std::nullopt` until its "\n" has arrived, `errc::max_length_exceeded`
     /// for an over-long line (whose rest the next calls skip), or `errc::invalid_utf8`.
     io::result<std::optional<std::string>> decode(bytes_buffer& buf) {
-        auto at = scan_.next(buf, [](std::byte b) { return b == std::byte{'\n'}; });
+        auto at = scan_.next(buf, detail::delimited_scan::find_byte{std::byte{'\n'}});
         if (!at) {
             return std::unexpected(at.error());
         }

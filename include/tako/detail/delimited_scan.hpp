@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -28,8 +29,9 @@ public:
     /// arrived yet, or `max_length_exceeded` for a frame that outgrew `max_length`, whose
     /// bytes the following calls then drop up to and including its delimiter. The caller
     /// consumes the frame and its delimiter. Only bytes not scanned before are scanned.
-    template <class IsDelimiter>
-    io::result<std::optional<std::size_t>> next(codec::bytes_buffer& buf, IsDelimiter is_delim) {
+    /// `find(first, last)` gives the first delimiter in [first, last), or `last`.
+    template <class Find>
+    io::result<std::optional<std::size_t>> next(codec::bytes_buffer& buf, Find find) {
         for (;;) {
             // A frame of max_length bytes has its delimiter at index max_length: look no
             // further than that.
@@ -39,7 +41,7 @@ public:
             const std::size_t window = std::min(limit, buf.size());
             const std::size_t from = std::min(next_index_, window);
             const auto* first = buf.data();
-            const auto* hit = std::find_if(first + from, first + window, is_delim);
+            const auto* hit = find(first + from, first + window);
             const bool found = hit != first + window;
             const auto at = static_cast<std::size_t>(hit - first);
             next_index_ = 0;
@@ -72,6 +74,19 @@ public:
         next_index_ = 0;
         discarding_ = false;
     }
+
+    /// A `find` for one delimiter byte (memchr: much faster than a byte loop).
+    struct find_byte {
+        std::byte delim;
+        const std::byte* operator()(const std::byte* first, const std::byte* last) const noexcept {
+            if (first == last) {
+                return last;
+            }
+            const void* hit = std::memchr(first, std::to_integer<int>(delim),
+                                          static_cast<std::size_t>(last - first));
+            return hit != nullptr ? static_cast<const std::byte*>(hit) : last;
+        }
+    };
 
 private:
     std::size_t max_length_;
