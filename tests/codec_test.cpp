@@ -513,6 +513,20 @@ TAKO_TEST(codec_framed, frames_one_byte_per_read) {
     codec::framed f(std::move(b), codec::length_delimited_codec());
     EXPECT_EQ(co_await drain(f), payloads);
     (void)co_await writer;
+
+    // Lines with "\r\n" split between reads, and delimited fields.
+    auto [c, d] = io::duplex(1);
+    auto lines_writer = tako::spawn(write_split, std::move(c), "one\r\n\r\nthree\r\nlast\r", 5);
+    codec::framed lines(std::move(d), codec::lines_codec(16));
+    const std::vector<std::string> want_lines = {"one", "", "three", "last"};
+    EXPECT_EQ(co_await drain(lines), want_lines);
+    (void)co_await lines_writer;
+    auto [e, g] = io::duplex(1);
+    auto fields_writer = tako::spawn(write_split, std::move(e), "a=1;b=2,,c", 3);
+    codec::framed fields(std::move(g), codec::any_delimiter_codec(";,", ";", 8));
+    const std::vector<std::string> want_fields = {"a=1", "b=2", "", "c"};
+    EXPECT_EQ(co_await drain(fields), want_fields);
+    (void)co_await fields_writer;
 }
 
 TAKO_TEST(codec_framed, end_of_stream_inside_a_frame_is_an_error) {
