@@ -4,13 +4,13 @@
 # fuzz/corpus/<target>/ (new inputs go to build/fuzz/corpus/<target>/, never into the
 # repository). Prints each target's executions and coverage; exits non-zero if one fails.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: lines_codec any_delimiter_codec
-#        length_delimited_codec bytes_codec)
+#        length_delimited_codec bytes_codec resp_codec)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(lines_codec any_delimiter_codec length_delimited_codec bytes_codec)
+[ ${#targets[@]} -gt 0 ] || targets=(lines_codec any_delimiter_codec length_delimited_codec bytes_codec resp_codec)
 
 dir=build/fuzz
 launcher=()

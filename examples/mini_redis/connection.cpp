@@ -6,48 +6,32 @@
 namespace mini_redis {
 
 namespace {
-constexpr std::size_t initial_buffer = 16 * 1024;
+/// Room made in the read buffer before each read.
+constexpr std::size_t read_chunk = 16 * 1024;
 } // namespace
 
 connection::connection(tako::net::tcp_stream stream, parse_limits limits)
-    : stream_(std::move(stream)), limits_(limits), in_(initial_buffer) {}
+    : stream_(std::move(stream)), codec_(limits) {}
 
 std::optional<frame> connection::buffered_frame() {
-    if (begin_ == end_) {
+    if (in_.empty()) {
         return std::nullopt;
     }
-    auto parsed = parse_frame(std::string_view(in_.data() + begin_, end_ - begin_), limits_);
-    switch (parsed.state) {
-    case parse_result::status::complete:
-        begin_ += parsed.consumed;
-        if (begin_ == end_) {
-            begin_ = end_ = 0;
-        }
-        return std::move(parsed.value);
-    case parse_result::status::invalid:
-        error_ = std::move(parsed.error);
+    auto decoded = codec_.decode(in_);
+    if (!decoded) {
+        error_ = codec_.last_error();
         return std::nullopt;
-    case parse_result::status::incomplete:
-        break;
     }
-    return std::nullopt;
+    return std::move(*decoded);
 }
 
 tako::task<tako::io::result<bool>> connection::fill() {
-    if (begin_ > 0) { // move the unparsed tail to the front
-        std::copy(in_.begin() + static_cast<std::ptrdiff_t>(begin_),
-                  in_.begin() + static_cast<std::ptrdiff_t>(end_), in_.begin());
-        end_ -= begin_;
-        begin_ = 0;
-    }
-    if (end_ == in_.size()) {
-        in_.resize(in_.size() * 2);
-    }
-    auto n = co_await stream_.read(std::span(in_).subspan(end_));
+    in_.reserve(read_chunk);
+    auto n = co_await stream_.read(in_.spare());
     if (!n) {
         co_return std::unexpected(n.error());
     }
-    end_ += *n;
+    in_.commit(*n);
     co_return *n > 0;
 }
 

@@ -3,7 +3,9 @@
 // collected in a write buffer and written in one go. Shared by the server and the client.
 
 #include "frame.hpp"
+#include "resp_codec.hpp"
 
+#include <tako/codec/bytes_buffer.hpp>
 #include <tako/io/result.hpp>
 #include <tako/net/tcp_stream.hpp>
 #include <tako/task.hpp>
@@ -11,7 +13,6 @@
 #include <cstddef>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace mini_redis {
 
@@ -40,15 +41,13 @@ public:
 
     /// Why the last frame was malformed (empty if none was).
     [[nodiscard]] const std::string& protocol_error() const noexcept { return error_; }
-    [[nodiscard]] bool has_buffered_bytes() const noexcept { return end_ > begin_; }
+    [[nodiscard]] bool has_buffered_bytes() const noexcept { return !in_.empty(); }
     tako::net::tcp_stream& stream() noexcept { return stream_; }
 
 private:
     tako::net::tcp_stream stream_;
-    parse_limits limits_;
-    std::vector<char> in_; ///< bytes [begin_, end_) are read and not yet parsed
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
+    resp_codec codec_;
+    tako::codec::bytes_buffer in_; ///< read and not yet decoded
     std::string out_;
     std::string error_;
 };

@@ -195,6 +195,10 @@ parse_result parse_frame(std::string_view in, const parse_limits& limits) {
         result.state = r.state;
         result.error = std::move(r.error);
         result.value = {};
+        if (result.state == status::incomplete && in.size() > limits.max_frame) {
+            result.state = status::invalid;
+            result.error = "frame too large";
+        }
         return result;
     }
     result.state = status::complete;

@@ -52,6 +52,9 @@ struct parse_limits {
     std::size_t max_items = 1u << 20;    ///< an array's element count
     std::size_t max_depth = 32;          ///< arrays nested in arrays
     std::size_t max_inline = 64u << 10;  ///< an inline command's line
+    /// The bytes one frame may take in all (nested arrays multiply the limits above):
+    /// an incomplete frame longer than this is refused instead of buffered.
+    std::size_t max_frame = (512u << 20) + (1u << 20);
 };
 
 /// Parses one frame from the front of `in`. Besides RESP2's typed frames it accepts
