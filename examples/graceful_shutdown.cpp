@@ -25,8 +25,12 @@ tako::task<void> handle_client(tako::net::tcp_stream socket, tako::cancellation_
             (void)socket.shutdown(tako::net::shutdown_how::write);
             co_return;
         }
-        if (!*n || **n == 0) co_return; // error, or the client closed
-        if (!co_await socket.write_all(std::span(buf).first(**n))) co_return;
+        if (!*n || **n == 0) {
+            co_return; // error, or the client closed
+        }
+        if (!co_await socket.write_all(std::span(buf).first(**n))) {
+            co_return;
+        }
     }
 }
 
@@ -52,8 +56,8 @@ tako::task<int> async_main(int argc, char** argv) {
     tako::task_tracker connections; // counts the connection tasks until they end
     for (;;) {
         // accept() and recv() are cancel-safe: the losers of the select lose nothing.
-        auto event = co_await tako::select(listener->accept(), interrupt->recv(),
-                                           terminate->recv());
+        auto event =
+            co_await tako::select(listener->accept(), interrupt->recv(), terminate->recv());
         if (event.index() != 0) {
             break; // SIGINT or SIGTERM
         }

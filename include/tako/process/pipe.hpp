@@ -7,7 +7,7 @@
 /// ```cpp
 /// #include <tako/process.hpp>
 ///
-/// tako::task<std::string> rot13(std::string text) {
+/// tako::task<std::string> rot_thirteen(std::string text) {
 ///     tako::process::command tr("tr");
 ///     tr.args({"a-zA-Z", "n-za-mN-ZA-M"})
 ///         .stdin(tako::process::stdio::piped)
