@@ -81,7 +81,7 @@ std::error_code last_error() noexcept {
     return {errno, std::system_category()};
 }
 
-TAKO_CHILD_NO_SANITIZE [[noreturn]] void child_fail(plan* p, long err) {
+[[noreturn]] TAKO_CHILD_NO_SANITIZE void child_fail(plan* p, long err) {
     p->error = static_cast<int>(err);
     ::syscall(SYS_exit_group, 127);
     __builtin_unreachable();
