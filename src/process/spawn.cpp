@@ -32,6 +32,10 @@
 #endif
 
 extern char** environ;
+// glibc's own name for clone(2)'s wrapper. ThreadSanitizer intercepts `clone` and treats
+// every call as a fork (its bookkeeping breaks when the child shares our memory); the
+// child here runs no instrumented code, so the interceptor has nothing to do.
+extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...);
 
 namespace tako::process {
 
@@ -390,8 +394,8 @@ command::spawn_with(const std::array<std::optional<process::stdio>, 3>& io) cons
     ::sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    const ::pid_t pid = ::clone(child_main, static_cast<char*>(stack) + stack_size,
-                                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &p, &pidfd);
+    const ::pid_t pid = ::__clone(child_main, static_cast<char*>(stack) + stack_size,
+                                  CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &p, &pidfd);
     const int clone_errno = errno;
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     ::munmap(stack, stack_size);
