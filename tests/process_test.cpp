@@ -2,6 +2,7 @@
 // true), their pipes, exit statuses, reaping and cancellation.
 
 #include <tako/process.hpp>
+#include <tako/signal.hpp>
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
@@ -442,4 +443,27 @@ TAKO_TEST_MT(process, task_waiting_on_a_child_aborted) {
     TAKO_CO_ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().is_cancelled());
     EXPECT_TRUE(co_await gone(pid)); // the frame's child was killed and reaped
+}
+
+// ------------------------------------------------------------------ signals in the child
+
+TAKO_TEST(process, child_starts_with_default_handlers_and_an_empty_mask) {
+    // This process handles SIGUSR1 (a tako listener) and blocks SIGUSR2 on this thread; the
+    // child must get neither: both signals kill it, as their default action says.
+    auto listener = tako::signal::unix_signal(tako::signal::signal_kind::user_defined1());
+    TAKO_CO_ASSERT(listener);
+    ::sigset_t usr2;
+    ::sigemptyset(&usr2);
+    ::sigaddset(&usr2, SIGUSR2);
+    ::sigset_t old;
+    ::pthread_sigmask(SIG_BLOCK, &usr2, &old);
+    auto c1 = sh("kill -USR1 $$; sleep 5").spawn();
+    auto c2 = sh("kill -USR2 $$; sleep 5").spawn();
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    TAKO_CO_ASSERT(c1 && c2);
+    auto s1 = co_await tako::time::timeout(10s, c1->wait());
+    auto s2 = co_await tako::time::timeout(10s, c2->wait());
+    TAKO_CO_ASSERT(s1 && *s1 && s2 && *s2);
+    EXPECT_EQ((*s1)->signal(), SIGUSR1);
+    EXPECT_EQ((*s2)->signal(), SIGUSR2);
 }
