@@ -1,11 +1,16 @@
 // mini_redis_server [--port N] [--host ADDR] [--workers N] [--max-connections N]: a Redis-compatible server with
 // mini-redis's command set (PING, GET, SET with EX/PX, PUBLISH, SUBSCRIBE, UNSUBSCRIBE).
 // Port 6379 by default (0: the kernel picks one); prints "listening on ADDR" once bound.
-// SIGINT or SIGTERM shuts it down gracefully (exit status 0).
+// SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets every connection
+// finish its command, and exits with status 0.
 
 #include "server.hpp"
 
 #include <tako/runtime.hpp>
+#include <tako/select.hpp>
+#include <tako/signal.hpp>
+#include <tako/spawn.hpp>
+#include <tako/time/timeout.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -61,12 +66,29 @@ int main(int argc, char** argv) {
                          listener.error().message().c_str());
             co_return 1;
         }
+        // The signals are ours before we say we are ready.
+        auto interrupt = tako::signal::unix_signal(tako::signal::signal_kind::interrupt());
+        auto terminate = tako::signal::unix_signal(tako::signal::signal_kind::terminate());
+        if (!interrupt || !terminate) {
+            std::fprintf(stderr, "mini_redis_server: cannot listen for signals\n");
+            co_return 1;
+        }
         std::printf("listening on %s\n", listener->local_addr()->to_string().c_str());
         std::fflush(stdout);
         tako::cancellation_token shutdown;
-        co_await mini_redis::serve(
+        auto server = tako::spawn(mini_redis::serve(
             std::move(*listener), shutdown,
-            {.max_connections = static_cast<std::size_t>(opts.max_connections)});
+            {.max_connections = static_cast<std::size_t>(opts.max_connections)}));
+        // SIGINT or SIGTERM: stop accepting, let each connection finish the command it is
+        // executing and write its replies, then exit 0 (after 10 s at most).
+        (void)co_await tako::select(interrupt->recv(), terminate->recv(), server);
+        std::fprintf(stderr, "mini_redis_server: shutting down\n");
+        shutdown.cancel();
+        auto finished = co_await tako::time::timeout(std::chrono::seconds(10), server);
+        if (!finished) {
+            std::fprintf(stderr, "mini_redis_server: connections still busy after 10 s\n");
+            co_return 1;
+        }
         co_return 0;
     });
 }

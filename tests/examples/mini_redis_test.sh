@@ -186,4 +186,31 @@ done
 timeout 120 redis-benchmark -p "$port" -q -t set,get -n 20000 -c 50 -P 16 2>&1 | tr '\r' '\n' |
     grep -c "requests per second" | grep -qx 2 || fail "pipelined redis-benchmark"
 alive
+
+step "10. graceful shutdown on SIGTERM and SIGINT"
+for sig in TERM INT; do
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    start_server
+    cli SET before-shutdown yes >/dev/null
+    # A subscriber and an idle client are connected when the signal comes.
+    timeout 20 redis-cli -p "$port" SUBSCRIBE news >"$work/sub.$sig" 2>&1 &
+    subscriber=$!
+    for _ in $(seq 100); do
+        [ "$(cli PUBLISH news ping)" = 1 ] && break
+        sleep 0.05
+    done
+    (sleep 30 | nc 127.0.0.1 "$port" >/dev/null 2>&1) &
+    idle_client=$!
+    pids+=($idle_client)
+    sleep 0.2
+    kill -s "$sig" "$server_pid"
+    status=0
+    timeout 15 tail --pid="$server_pid" -f /dev/null || fail "SIG$sig: the server did not exit"
+    wait "$server_pid" || status=$?
+    expect "SIG$sig exit status" "$status" 0
+    # The subscriber's connection was closed by the server: it ends on its own.
+    timeout 10 tail --pid="$subscriber" -f /dev/null || fail "SIG$sig: subscriber still connected"
+    kill "$idle_client" 2>/dev/null || true
+done
 echo "mini_redis: all client scenarios passed"
