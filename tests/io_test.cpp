@@ -17,6 +17,7 @@
 
 using namespace std::chrono_literals;
 using tako_test::bytes_of;
+using tako_test::tcp_pair;
 using tako_test::text_of;
 namespace io = tako::io;
 using tako::net::tcp_listener;
@@ -92,16 +93,6 @@ tako::task<void> write_pieces(io::duplex_stream w, std::string data, std::size_t
             w, bytes_of(data).subspan(i).first(std::min(piece, data.size() - i))));
     }
     (void)w.shutdown();
-}
-
-tako::task<std::pair<tcp_stream, tcp_stream>> tcp_pair() {
-    auto l = co_await tcp_listener::bind("127.0.0.1:0");
-    EXPECT_TRUE(l.has_value());
-    auto addr = *l->local_addr();
-    auto [client, accepted] = co_await tako::join(tcp_stream::connect(addr), l->accept());
-    EXPECT_TRUE(client.has_value());
-    EXPECT_TRUE(accepted.has_value());
-    co_return std::pair<tcp_stream, tcp_stream>(std::move(*client), std::move(accepted->first));
 }
 
 tako::task<std::string> read_all(io::duplex_stream& s) {
