@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <span>
 #include <string>
@@ -198,6 +199,37 @@ TAKO_TEST(splice, a_closed_output_is_an_error_not_a_sigpipe) {
     TAKO_CO_ASSERT_FALSE(r.has_value());
     EXPECT_TRUE(r.error() == std::errc::broken_pipe || r.error() == std::errc::connection_reset)
         << r.error().message();
+}
+
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        ++n;
+    }
+    return n;
+}
+
+TAKO_TEST(splice, cancelled_while_waiting_leaves_no_descriptor_behind) {
+    auto [client, a] = co_await tcp_pair();
+    auto [b, server] = co_await tcp_pair();
+    const std::size_t before = open_descriptors();
+    // Waiting to read: nothing was sent yet.
+    auto idle = co_await tako::time::timeout(std::chrono::milliseconds(20), io::copy(a, b));
+    EXPECT_FALSE(idle.has_value());
+    EXPECT_EQ(open_descriptors(), before);
+    // Waiting to write: the server reads nothing, so the socket buffers fill up.
+    const auto payload = random_payload(32U << 20, 5);
+    auto feed = [&]() -> tako::task<void> { (void)co_await io::write_all(client, payload); };
+    auto fed = tako::spawn(feed);
+    auto stuck = co_await tako::time::timeout(std::chrono::milliseconds(200), io::copy(a, b));
+    EXPECT_FALSE(stuck.has_value());
+    EXPECT_EQ(open_descriptors(), before);
+    fed.abort();
+    (void)co_await std::move(fed);
+    // The source is still readable where the cancelled copy left it.
+    std::array<std::byte, 1> one{};
+    auto more = co_await a.read(one);
+    EXPECT_TRUE(more.has_value() && *more == 1U);
 }
 
 } // namespace

@@ -35,7 +35,7 @@ struct splice_result {
 /// readiness through the calling runtime's I/O driver (on duplicates of the descriptors,
 /// registered for the copy only; the callers' descriptors are left as they are). Stops at
 /// the first error. SIGPIPE is never raised: a closed output gives `broken_pipe`.
-/// Cancelled, the bytes in the pipe (at most one pipe's capacity) are lost.
+/// Cancelled, the bytes in the pipe (at most its capacity, 1 MiB) are lost.
 [[nodiscard]] task<io::result<splice_result>> splice_copy(int in_fd, int out_fd);
 
 } // namespace tako::detail

@@ -31,8 +31,8 @@
 /// written yet are lost. `copy_buf` writes straight from the reader's buffer and consumes
 /// only what was written, so it loses nothing when cancelled (if the reader's `fill_buf`
 /// and the writer's `write` are cancel-safe). `copy_bidirectional` is `copy` both ways. On the
-/// splice path the buffer is the pipe (up to 64 KiB are lost when cancelled while waiting to
-/// write).
+/// splice path the buffer is the pipe: up to its capacity (1 MiB, less when the kernel
+/// refuses to grow it) is lost when cancelled while waiting to write.
 
 #include <cstdint>
 #include <span>
