@@ -28,6 +28,7 @@
 #include "tako/runtime.hpp"
 #include "tako/select.hpp"
 #include "tako/spawn.hpp"
+#include "tako/stream.hpp"
 #include "tako/sync/barrier.hpp"
 #include "tako/sync/broadcast.hpp"
 #include "tako/sync/cancellation_token.hpp"

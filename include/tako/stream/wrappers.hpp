@@ -4,12 +4,13 @@
 /// receivers, a listener's accepted connections, and the lines of a reader.
 ///
 /// ```cpp
-/// tako::task<void> serve(tako::net::tcp_listener listener) {
-///     auto incoming = tako::streams::incoming(std::move(listener));
+/// tako::task<int> count_connections(tako::net::tcp_listener listener) {
+///     auto incoming = tako::streams::incoming(std::move(listener)) | tako::streams::take(10);
+///     int ok = 0;
 ///     while (auto conn = co_await incoming.next()) {        // io::result<tcp_stream>
-///         if (!*conn) continue;                              // accept failed; keep going
-///         tako::spawn(handle_client(std::move(**conn))).detach();
+///         if (*conn) ++ok;                                   // a failed accept: keep going
 ///     }
+///     co_return ok;
 /// }
 /// ```
 ///
