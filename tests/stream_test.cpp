@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <expected>
 #include <functional>
@@ -258,6 +259,48 @@ TAKO_TEST_MT(stream_core, consumed_across_workers_with_a_channel_source) {
     auto sum = co_await std::move(c);
     (void)co_await std::move(p);
     EXPECT_EQ(sum.value(), 2L * 1999 * 2000 / 2);
+}
+
+TAKO_TEST_PAUSED(stream_core, select_between_two_streams_loses_no_item) {
+    auto a = slow_counting(0, 5, 3ms);
+    auto b = slow_counting(100, 104, 4ms);
+    std::vector<int> got;
+    bool a_done = false;
+    bool b_done = false;
+    while (!a_done || !b_done) {
+        // The losing next() is cancelled every round; its stream keeps its item in progress.
+        auto r =
+            co_await tako::select(tako::when(!a_done, a.next()), tako::when(!b_done, b.next()));
+        auto& v = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
+        if (!v) {
+            (r.index() == 0 ? a_done : b_done) = true;
+        } else {
+            got.push_back(*v);
+        }
+    }
+    std::sort(got.begin(), got.end());
+    const std::vector<int> want{0, 1, 2, 3, 4, 100, 101, 102, 103};
+    EXPECT_EQ(got, want);
+}
+
+TAKO_TEST(stream_core, aborting_the_consuming_task_destroys_a_stream_parked_mid_item) {
+    life l;
+    auto [tx, rx] = tako::sync::oneshot::channel<int>();
+    auto consume = [&l](tako::sync::oneshot::receiver<int> r) -> tako::task<void> {
+        auto s = holding(l, std::move(r));
+        while (co_await s.next()) {
+        }
+    };
+    auto h = tako::spawn(consume, std::move(rx));
+    for (int i = 0; i < 10 && l.alive.load() < 2; ++i) {
+        co_await tako::yield_now();
+    }
+    EXPECT_EQ(l.alive.load(), 2); // parked on the oneshot, mid-item
+    h.abort();
+    auto r = co_await std::move(h);
+    EXPECT_FALSE(r.has_value());
+    EXPECT_EQ(l.alive.load(), 0);
+    EXPECT_TRUE(tx.is_closed());
 }
 
 // ---- sources -------------------------------------------------------------------------
