@@ -5,6 +5,7 @@
 #include <tako/io/copy.hpp>
 #include <tako/io/util.hpp>
 #include <tako/net/tcp_stream.hpp>
+#include <tako/net/unix_stream.hpp>
 #include <tako/tako.hpp>
 #include <tako/testing.hpp>
 
@@ -90,6 +91,38 @@ TAKO_TEST_MT(splice, large_random_payload_arrives_the_same_on_every_path) {
         EXPECT_EQ(n, payload.size()) << static_cast<int>(how);
         EXPECT_TRUE(got == payload) << static_cast<int>(how);
     }
+}
+
+TAKO_TEST_MT(splice, unix_stream_pairs_take_the_splice_path_too) {
+    auto p1 = tako::net::unix_stream::pair();
+    auto p2 = tako::net::unix_stream::pair();
+    TAKO_CO_ASSERT(p1.has_value() && p2.has_value());
+    auto& [client, a] = *p1;
+    auto& [b, server] = *p2;
+    auto direct = co_await tako::time::timeout(
+        std::chrono::milliseconds(10),
+        tako::detail::splice_copy(a.native_handle(), b.native_handle()));
+    EXPECT_FALSE(direct.has_value()); // waiting for input: splice accepted both descriptors
+    const auto payload = random_payload(3U << 20, 11);
+    auto send = [&]() -> tako::task<void> {
+        EXPECT_TRUE(co_await io::write_all(client, payload));
+        EXPECT_TRUE(client.shutdown(tako::net::shutdown_how::write).has_value());
+    };
+    auto relay = [&]() -> tako::task<io::result<std::uint64_t>> {
+        auto n = co_await io::copy(a, b);
+        EXPECT_TRUE(b.shutdown(tako::net::shutdown_how::write).has_value());
+        co_return n;
+    };
+    auto receive = [&]() -> tako::task<std::vector<std::byte>> {
+        std::vector<std::byte> out;
+        EXPECT_TRUE(co_await io::read_to_end(server, out));
+        co_return out;
+    };
+    auto [sent, n, got] = co_await tako::join(send(), relay(), receive());
+    (void)sent;
+    TAKO_CO_ASSERT(n.has_value());
+    EXPECT_EQ(*n, payload.size());
+    EXPECT_TRUE(got == payload);
 }
 
 TAKO_TEST(splice, an_empty_input_copies_nothing) {
