@@ -70,8 +70,11 @@ enum class stdio_backend : unsigned char {
 /// at a time.
 class stdin_stream {
 public:
+    /// Moves the handle; the moved-from one fails with `io::errc::closed`.
     stdin_stream(stdin_stream&&) noexcept;
     stdin_stream& operator=(stdin_stream&&) noexcept;
+    /// Closes this handle's own descriptor (never 0, 1 or 2); a blocking job it started
+    /// runs to its end.
     ~stdin_stream();
 
     /// Up to `buf.size()` bytes; 0 at end of input. Cancel-safe (see the file comment).
@@ -89,8 +92,11 @@ private:
 /// one task at a time.
 class stdout_stream {
 public:
+    /// Moves the handle; the moved-from one fails with `io::errc::closed`.
     stdout_stream(stdout_stream&&) noexcept;
     stdout_stream& operator=(stdout_stream&&) noexcept;
+    /// Closes this handle's own descriptor (never 0, 1 or 2); a blocking job it started
+    /// runs to its end.
     ~stdout_stream();
 
     /// Writes some of `buf` (at least one byte unless it fails). Cancel safety: see the

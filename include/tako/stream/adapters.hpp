@@ -286,84 +286,101 @@ task<std::size_t> count(stream<T> s) {
 
 // ---- pipeable forms --------------------------------------------------------------------
 
+/// `map` partly applied: `std::move(s) | streams::map(...)`.
 template <class F>
 auto map(F f) {
     return adapter{[f = std::move(f)]<class T>(stream<T> s) mutable {
         return map(std::move(s), std::move(f));
     }};
 }
+/// `filter` partly applied: `std::move(s) | streams::filter(...)`.
 template <class P>
 auto filter(P pred) {
     return adapter{[p = std::move(pred)]<class T>(stream<T> s) mutable {
         return filter(std::move(s), std::move(p));
     }};
 }
+/// `filter_map` partly applied: `std::move(s) | streams::filter_map(...)`.
 template <class F>
 auto filter_map(F f) {
     return adapter{[f = std::move(f)]<class T>(stream<T> s) mutable {
         return filter_map(std::move(s), std::move(f));
     }};
 }
+/// `then` partly applied: `std::move(s) | streams::then(...)`.
 template <class F>
 auto then(F f) {
     return adapter{[f = std::move(f)]<class T>(stream<T> s) mutable {
         return then(std::move(s), std::move(f));
     }};
 }
+/// `enumerate` partly applied: `std::move(s) | streams::enumerate(...)`.
 inline auto enumerate() {
     return adapter{[]<class T>(stream<T> s) { return enumerate(std::move(s)); }};
 }
+/// `fuse` partly applied: `std::move(s) | streams::fuse(...)`.
 inline auto fuse() {
     return adapter{[]<class T>(stream<T> s) { return fuse(std::move(s)); }};
 }
+/// `take` partly applied: `std::move(s) | streams::take(...)`.
 inline auto take(std::size_t n) {
     return adapter{[n]<class T>(stream<T> s) { return take(std::move(s), n); }};
 }
+/// `take_while` partly applied: `std::move(s) | streams::take_while(...)`.
 template <class P>
 auto take_while(P pred) {
     return adapter{[p = std::move(pred)]<class T>(stream<T> s) mutable {
         return take_while(std::move(s), std::move(p));
     }};
 }
+/// `skip` partly applied: `std::move(s) | streams::skip(...)`.
 inline auto skip(std::size_t n) {
     return adapter{[n]<class T>(stream<T> s) { return skip(std::move(s), n); }};
 }
+/// `skip_while` partly applied: `std::move(s) | streams::skip_while(...)`.
 template <class P>
 auto skip_while(P pred) {
     return adapter{[p = std::move(pred)]<class T>(stream<T> s) mutable {
         return skip_while(std::move(s), std::move(p));
     }};
 }
+/// `chain` partly applied: `std::move(s) | streams::chain(...)`.
 template <class T>
 auto chain(stream<T> second) {
     return adapter{
         [b = std::move(second)](stream<T> a) mutable { return chain(std::move(a), std::move(b)); }};
 }
+/// `zip` partly applied: `std::move(s) | streams::zip(...)`.
 template <class B>
 auto zip(stream<B> second) {
     return adapter{[b = std::move(second)]<class A>(stream<A> a) mutable {
         return zip(std::move(a), std::move(b));
     }};
 }
+/// `chunks` partly applied: `std::move(s) | streams::chunks(...)`.
 inline auto chunks(std::size_t n) {
     detail::check_chunk_size(n, "chunks");
     return adapter{[n]<class T>(stream<T> s) { return chunks(std::move(s), n); }};
 }
+/// `for_each` partly applied: `std::move(s) | streams::for_each(...)`.
 template <class F>
 auto for_each(F f) {
     return adapter{[f = std::move(f)]<class T>(stream<T> s) mutable {
         return for_each(std::move(s), std::move(f));
     }};
 }
+/// `fold` partly applied: `std::move(s) | streams::fold(...)`.
 template <class Acc, class F>
 auto fold(Acc init, F f) {
     return adapter{[init = std::move(init), f = std::move(f)]<class T>(stream<T> s) mutable {
         return fold(std::move(s), std::move(init), std::move(f));
     }};
 }
+/// `collect` partly applied: `std::move(s) | streams::collect(...)`.
 inline auto collect() {
     return adapter{[]<class T>(stream<T> s) { return collect(std::move(s)); }};
 }
+/// `count` partly applied: `std::move(s) | streams::count(...)`.
 inline auto count() {
     return adapter{[]<class T>(stream<T> s) { return count(std::move(s)); }};
 }

@@ -239,8 +239,11 @@ public:
     /// An empty stream: `next()` throws `std::logic_error`. Use `streams::empty<T>()` for a
     /// stream that simply ends.
     stream() noexcept = default;
+    /// Takes ownership of a body's frame (used by the promise).
     explicit stream(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    /// Moves the body; `o` becomes empty. A body waiting mid-item stays bound to its task.
     stream(stream&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
+    /// Destroys this stream's body, then takes `o`'s.
     stream& operator=(stream&& o) noexcept {
         if (this != &o) {
             destroy();
@@ -261,7 +264,9 @@ public:
     /// What `next()` returns: awaiting it gives the next value or `std::nullopt`.
     class [[nodiscard]] next_awaiter {
     public:
+        /// One `next()` on `*s`.
         explicit next_awaiter(stream* s) noexcept : s_(s) {}
+        /// Movable until awaited (a combinator moves it into its branch).
         next_awaiter(next_awaiter&&) noexcept = default;
         next_awaiter& operator=(next_awaiter&&) = delete;
         /// Cancelled: destroys the poller only; the body stays where it is (see file).
@@ -286,6 +291,7 @@ public:
             poller_.handle().promise().continuation = caller;
             detail::park_polling(poller_.handle());
         }
+        /// The item, or nullopt at the end; rethrows the body's exception.
         std::optional<T> await_resume() { return s_->handle_.promise().take(status_); }
 
     private:

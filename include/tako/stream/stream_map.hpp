@@ -40,7 +40,9 @@ namespace tako {
 template <class K, class T>
 class stream_map {
 public:
+    /// An empty map.
     stream_map() = default;
+    /// Moves the streams (a stream waiting mid-item stays bound to its task; see stream.hpp).
     stream_map(stream_map&&) noexcept = default;
     stream_map& operator=(stream_map&&) noexcept = default;
 
@@ -67,6 +69,7 @@ public:
         return std::nullopt;
     }
 
+    /// True if a stream is stored under `key`.
     [[nodiscard]] bool contains(const K& key) const {
         for (const auto& e : entries_) {
             if (e.first == key) {
@@ -75,7 +78,9 @@ public:
         }
         return false;
     }
+    /// How many streams the map holds.
     [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+    /// True when the map holds no stream.
     [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
     /// The keys, in insertion order.
     [[nodiscard]] std::vector<K> keys() const {
@@ -86,6 +91,7 @@ public:
         }
         return out;
     }
+    /// Destroys every stream.
     void clear() noexcept { entries_.clear(); }
 
     /// The next (key, item) of any stream, or nullopt when the map is empty. An exception

@@ -111,12 +111,15 @@ stream<std::vector<T>> chunks_timeout(stream<T> s, std::size_t n, time::duration
     return detail::chunks_timeout_body(std::move(s), n, d);
 }
 
+/// `timeout` partly applied: `std::move(s) | streams::timeout(...)`.
 inline auto timeout(time::duration d) {
     return adapter{[d]<class T>(stream<T> s) { return timeout(std::move(s), d); }};
 }
+/// `throttle` partly applied: `std::move(s) | streams::throttle(...)`.
 inline auto throttle(time::duration d) {
     return adapter{[d]<class T>(stream<T> s) { return throttle(std::move(s), d); }};
 }
+/// `chunks_timeout` partly applied: `std::move(s) | streams::chunks_timeout(...)`.
 inline auto chunks_timeout(std::size_t n, time::duration d) {
     detail::check_chunk_size(n, "chunks_timeout");
     return adapter{[n, d]<class T>(stream<T> s) { return chunks_timeout(std::move(s), n, d); }};
