@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tako_test {
@@ -47,6 +48,19 @@ tako::task<std::string> read_all(Stream& s) {
         }
         out += text_of(std::span(buf).first(*n));
     }
+}
+
+/// A connected TCP pair on 127.0.0.1: (the connecting side, the accepted side).
+inline tako::task<std::pair<tako::net::tcp_stream, tako::net::tcp_stream>> tcp_pair() {
+    auto l = co_await tako::net::tcp_listener::bind("127.0.0.1:0");
+    EXPECT_TRUE(l.has_value());
+    auto addr = *l->local_addr();
+    auto [client, accepted] =
+        co_await tako::join(tako::net::tcp_stream::connect(addr), l->accept());
+    EXPECT_TRUE(client.has_value());
+    EXPECT_TRUE(accepted.has_value());
+    co_return std::pair<tako::net::tcp_stream, tako::net::tcp_stream>(std::move(*client),
+                                                                      std::move(accepted->first));
 }
 
 /// Counts the live `probe`s that refer to it.
@@ -251,19 +265,6 @@ inline tako::task<void> write_split(tako::io::duplex_stream w, std::string data,
     co_await tako::yield_now();
     EXPECT_TRUE(co_await tako::io::write_all(w, all.subspan(split)));
     (void)w.shutdown(); // the frame (and `w`) lives until the task is joined
-}
-
-/// A connected pair of TCP streams on 127.0.0.1 (client, accepted).
-inline tako::task<std::pair<tako::net::tcp_stream, tako::net::tcp_stream>> tcp_pair() {
-    auto l = co_await tako::net::tcp_listener::bind("127.0.0.1:0");
-    EXPECT_TRUE(l.has_value());
-    auto addr = *l->local_addr();
-    auto [client, accepted] =
-        co_await tako::join(tako::net::tcp_stream::connect(addr), l->accept());
-    EXPECT_TRUE(client.has_value());
-    EXPECT_TRUE(accepted.has_value());
-    co_return std::pair<tako::net::tcp_stream, tako::net::tcp_stream>(std::move(*client),
-                                                                      std::move(accepted->first));
 }
 
 } // namespace tako_test

@@ -11,5 +11,6 @@
 #include "tako/io/copy.hpp"
 #include "tako/io/duplex.hpp"
 #include "tako/io/lines.hpp"
+#include "tako/io/stdio.hpp"
 #include "tako/io/traits.hpp"
 #include "tako/io/util.hpp"

@@ -32,6 +32,7 @@
 #include "tako/select.hpp"
 #include "tako/signal.hpp"
 #include "tako/spawn.hpp"
+#include "tako/stream.hpp"
 #include "tako/sync/barrier.hpp"
 #include "tako/sync/broadcast.hpp"
 #include "tako/sync/cancellation_token.hpp"
