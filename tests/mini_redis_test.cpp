@@ -239,6 +239,29 @@ TAKO_TEST_MT(mini_redis_server, subscribers_get_what_is_published_in_order) {
     EXPECT_TRUE(m.has_value());
 }
 
+TAKO_TEST_MT(mini_redis_server, a_subscription_as_a_stream) {
+    auto server = co_await start_server();
+    auto pub = co_await connect(server);
+    auto sub = co_await subscribe(server, names("s"));
+    TAKO_CO_ASSERT(sub);
+    auto incoming = mini_redis::messages(std::move(*sub));
+    for (const char* text : {"one", "two", "three"}) {
+        TAKO_CO_ASSERT_EQ(*co_await pub.publish("s", text), 1);
+    }
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+        auto m = co_await incoming.next();
+        TAKO_CO_ASSERT(m && *m);
+        got.push_back((*m)->content);
+    }
+    EXPECT_EQ(got, names("one", "two", "three"));
+    server.stop.cancel();
+    co_await server.task;
+    // The server closed the connection: the stream ends.
+    auto last = co_await incoming.next();
+    EXPECT_FALSE(last.has_value());
+}
+
 TAKO_TEST_MT(mini_redis_server, errors_come_back_as_error_replies) {
     auto server = co_await start_server();
     auto c = co_await connect(server);

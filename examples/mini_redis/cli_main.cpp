@@ -79,10 +79,9 @@ tako::task<int> run(std::span<char*> argv) {
         auto s = co_await mini_redis::client::subscribe(
             std::move(*c), std::vector<std::string>(args.begin() + 1, args.end()));
         if (failed(s)) co_return 1;
-        for (;;) {
-            auto m = co_await s->next_message();
-            if (failed(m)) co_return 1;
-            if (!*m) break;
+        auto incoming = mini_redis::messages(std::move(*s));
+        while (auto m = co_await incoming.next()) {
+            if (failed(*m)) co_return 1;
             std::printf("%s: %s\n", (*m)->channel.c_str(), (*m)->content.c_str());
             std::fflush(stdout);
         }

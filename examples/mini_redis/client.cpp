@@ -232,4 +232,18 @@ tako::task<client_result<std::optional<message>>> subscriber::next_message() {
     co_return std::unexpected(unexpected_reply(**f));
 }
 
+tako::stream<client_result<message>> messages(subscriber s) {
+    for (;;) {
+        auto m = co_await s.next_message();
+        if (!m) {
+            co_yield std::unexpected(std::move(m.error()));
+            co_return;
+        }
+        if (!*m) {
+            co_return;
+        }
+        co_yield std::move(**m);
+    }
+}
+
 } // namespace mini_redis

@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 
+#include <tako/stream/stream.hpp>
 #include <tako/task.hpp>
 #include <tako/time/instant.hpp>
 
@@ -92,5 +93,10 @@ private:
     std::vector<std::string> channels_;
     std::vector<message> pending_;
 };
+
+/// A subscriber's messages as a stream (tokio-stream style): each message in turn; an
+/// error is yielded once and ends the stream; the stream ends when the server closes the
+/// connection. The stream owns the subscriber.
+tako::stream<client_result<message>> messages(subscriber s);
 
 } // namespace mini_redis
