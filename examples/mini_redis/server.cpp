@@ -183,7 +183,9 @@ public:
         for (;;) {
             auto f = conn_.buffered_frame();
             if (!f) {
-                if (!co_await wait_for_bytes()) {
+                // (Bound to a local first: g++ 12 miscompiles `if (co_await task<bool>)`.)
+                const bool more = co_await wait_for_bytes();
+                if (!more) {
                     co_return;
                 }
                 continue;
@@ -208,7 +210,8 @@ public:
                     continue;
                 }
                 args->erase(args->begin());
-                if (!co_await subscribed(std::move(*args))) {
+                const bool back_to_normal = co_await subscribed(std::move(*args));
+                if (!back_to_normal) {
                     co_return;
                 }
                 continue;
@@ -226,13 +229,15 @@ private:
             (void)co_await conn_.flush();
             co_return false;
         }
-        co_return static_cast<bool>(co_await conn_.flush());
+        auto written = co_await conn_.flush();
+        co_return written.has_value();
     }
 
     /// Writes the replies owed, then reads more bytes unless the server is shutting down.
     /// false when the connection is done (closed, failed, malformed, or shutdown).
     tako::task<bool> wait_for_bytes() {
-        if (!co_await flush_replies()) {
+        const bool flushed = co_await flush_replies();
+        if (!flushed) {
             co_return false;
         }
         auto more = co_await shutdown_.run_until_cancelled(conn_.fill());
@@ -285,7 +290,8 @@ private:
         for (;;) {
             auto f = conn_.buffered_frame();
             if (!f) {
-                if (!co_await flush_replies()) {
+                const bool flushed = co_await flush_replies();
+                if (!flushed) {
                     co_return false;
                 }
                 auto r = co_await tako::select(rx.recv(), conn_.fill(), shutdown_.cancelled());
