@@ -1,6 +1,6 @@
 // The request-head parser and the response writer of examples/http_server (http.hpp says
-// what is accepted). The parser walks the bytes once, line by line, and stores views into
-// them: no copy and no allocation.
+// what is accepted). The parser walks the bytes once, classifying each byte with one table
+// lookup, and stores views into them: no copy and no allocation.
 
 #include "http.hpp"
 
@@ -11,36 +11,65 @@
 namespace http {
 namespace {
 
-/// RFC 9110 token characters: the method and header names.
-constexpr std::array<bool, 256> make_token_table() {
-    std::array<bool, 256> t{};
+/// Character classes, one table lookup per byte.
+enum char_class : std::uint8_t {
+    token_char = 1,  ///< RFC 9110 tchar: methods and header names
+    target_char = 2, ///< visible ASCII: the request-target
+    value_char = 4,  ///< a header value: visible ASCII, SP, HTAB, obs-text (0x80-0xFF)
+};
+
+constexpr std::array<std::uint8_t, 256> make_class_table() {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0x21; c < 0x7f; ++c) {
+        t[static_cast<std::size_t>(c)] |= target_char | value_char;
+    }
+    for (int c = 0x80; c < 0x100; ++c) {
+        t[static_cast<std::size_t>(c)] |= value_char;
+    }
+    t[' '] |= value_char;
+    t['\t'] |= value_char;
     for (int c = '0'; c <= '9'; ++c) {
-        t[static_cast<std::size_t>(c)] = true;
+        t[static_cast<std::size_t>(c)] |= token_char;
     }
     for (int c = 'a'; c <= 'z'; ++c) {
-        t[static_cast<std::size_t>(c)] = true;
-        t[static_cast<std::size_t>(c - 'a' + 'A')] = true;
+        t[static_cast<std::size_t>(c)] |= token_char;
+        t[static_cast<std::size_t>(c - 'a' + 'A')] |= token_char;
     }
     for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
-        t[static_cast<unsigned char>(c)] = true;
+        t[static_cast<unsigned char>(c)] |= token_char;
     }
     return t;
 }
-constexpr std::array<bool, 256> token_char = make_token_table();
+constexpr std::array<std::uint8_t, 256> char_classes = make_class_table();
 
-bool is_token_char(char c) noexcept {
-    return token_char[static_cast<unsigned char>(c)];
+/// The first byte in [p, end) not of class `cls` (or end).
+inline const char* skip(const char* p, const char* end, std::uint8_t cls) noexcept {
+    const auto in = [cls](char c) {
+        return (char_classes[static_cast<unsigned char>(c)] & cls) != 0;
+    };
+    // Four bytes per bounds check: the loop is most of the parser's time.
+    for (; end - p >= 4; p += 4) {
+        if (!in(p[0])) {
+            return p;
+        }
+        if (!in(p[1])) {
+            return p + 1;
+        }
+        if (!in(p[2])) {
+            return p + 2;
+        }
+        if (!in(p[3])) {
+            return p + 3;
+        }
+    }
+    while (p != end && in(*p)) {
+        ++p;
+    }
+    return p;
 }
 
-/// A request-target character: visible ASCII.
-bool is_target_char(char c) noexcept {
-    return c > 0x20 && c < 0x7f;
-}
-
-/// A header-value character: visible ASCII, space, HTAB, or obs-text (0x80-0xFF).
-bool is_value_char(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u == '\t' || (u >= 0x20 && u != 0x7f);
+bool is_ows(char c) noexcept {
+    return c == ' ' || c == '\t';
 }
 
 char ascii_lower(char c) noexcept {
@@ -48,10 +77,10 @@ char ascii_lower(char c) noexcept {
 }
 
 std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    while (!s.empty() && is_ows(s.front())) {
         s.remove_prefix(1);
     }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    while (!s.empty() && is_ows(s.back())) {
         s.remove_suffix(1);
     }
     return s;
@@ -59,56 +88,6 @@ std::string_view trim_ows(std::string_view s) noexcept {
 
 parse_result fail(int status) noexcept {
     return {parse_status::error, 0, status};
-}
-
-/// Finds the line starting at `pos`: its text without the CRLF, and where the next begins.
-struct line_scan {
-    enum { found, partial, bare_lf } state;
-    std::string_view text;
-    std::size_t next = 0;
-};
-
-line_scan next_line(std::string_view window, std::size_t pos) noexcept {
-    const void* lf = std::memchr(window.data() + pos, '\n', window.size() - pos);
-    if (lf == nullptr) {
-        return {line_scan::partial, {}, 0};
-    }
-    const auto at = static_cast<std::size_t>(static_cast<const char*>(lf) - window.data());
-    if (at == pos || window[at - 1] != '\r') {
-        return {line_scan::bare_lf, {}, 0};
-    }
-    return {line_scan::found, window.substr(pos, at - 1 - pos), at + 1};
-}
-
-/// Parses `method SP target SP HTTP/1.x` into `out`; 0 or the error status.
-int parse_request_line(std::string_view line, request& out) noexcept {
-    std::size_t i = 0;
-    while (i < line.size() && is_token_char(line[i])) {
-        ++i;
-    }
-    if (i == 0 || i == line.size() || line[i] != ' ') {
-        return 400;
-    }
-    out.method = line.substr(0, i);
-    const std::size_t target_start = ++i;
-    while (i < line.size() && is_target_char(line[i])) {
-        ++i;
-    }
-    if (i == target_start || i == line.size() || line[i] != ' ') {
-        return 400;
-    }
-    out.target = line.substr(target_start, i - target_start);
-    const std::string_view version = line.substr(i + 1);
-    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (version.size() != 8 || !version.starts_with("HTTP/") || !digit(version[5]) ||
-        version[6] != '.' || !digit(version[7])) {
-        return 400;
-    }
-    if (version[5] != '1') {
-        return 505;
-    }
-    out.minor_version = version[7] == '0' ? 0 : 1;
-    return 0;
 }
 
 /// What the header lines said about the message as a whole.
@@ -135,17 +114,32 @@ std::optional<std::uint64_t> parse_content_length(std::string_view v) noexcept {
     return n;
 }
 
+/// `name` (a token) equals `lower`, a lowercase name of letters, digits and '-', ignoring
+/// case: OR-ing 0x20 lowercases a letter and maps no other token character onto one of
+/// those.
+bool name_is(std::string_view name, std::string_view lower) noexcept {
+    if (name.size() != lower.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if ((name[i] | 0x20) != lower[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// Applies the headers whose meaning the server needs; 0 or the error status.
 int note_header(const header& h, request& out, head_facts& facts) noexcept {
     // Dispatch on the length first: most headers need no comparison at all.
     switch (h.name.size()) {
     case 4:
-        if (iequals(h.name, "host")) {
+        if (name_is(h.name, "host")) {
             ++facts.host_count;
         }
         break;
     case 6:
-        if (iequals(h.name, "expect")) {
+        if (name_is(h.name, "expect")) {
             if (!iequals(h.value, "100-continue")) {
                 return 417;
             }
@@ -153,7 +147,7 @@ int note_header(const header& h, request& out, head_facts& facts) noexcept {
         }
         break;
     case 10:
-        if (iequals(h.name, "connection")) {
+        if (name_is(h.name, "connection")) {
             std::string_view rest = h.value;
             while (!rest.empty()) {
                 const std::size_t comma = std::min(rest.find(','), rest.size());
@@ -165,7 +159,7 @@ int note_header(const header& h, request& out, head_facts& facts) noexcept {
         }
         break;
     case 14:
-        if (iequals(h.name, "content-length")) {
+        if (name_is(h.name, "content-length")) {
             const auto n = parse_content_length(h.value);
             if (facts.content_length_seen || !n) {
                 return 400;
@@ -175,7 +169,7 @@ int note_header(const header& h, request& out, head_facts& facts) noexcept {
         }
         break;
     case 17:
-        if (iequals(h.name, "transfer-encoding")) {
+        if (name_is(h.name, "transfer-encoding")) {
             facts.transfer_encoding_seen = true;
         }
         break;
@@ -185,24 +179,142 @@ int note_header(const header& h, request& out, head_facts& facts) noexcept {
     return 0;
 }
 
-/// Parses one header line into `h`; 0 or the error status.
-int parse_header_line(std::string_view line, header& h) noexcept {
-    std::size_t i = 0;
-    while (i < line.size() && is_token_char(line[i])) {
-        ++i;
+/// The scanner: one pass over the window, byte classes from the table. Each step either
+/// advances `p`, finds the head malformed, or runs out of bytes ("partial": read more,
+/// unless the window is full, when the head is too long).
+class head_parser {
+public:
+    head_parser(std::string_view bytes, request& out) noexcept
+        : begin_(bytes.data()), p_(bytes.data()),
+          end_(bytes.data() + std::min(bytes.size(), max_head_bytes)),
+          window_full_(bytes.size() >= max_head_bytes), out_(out) {}
+
+    parse_result run() noexcept {
+        // Empty lines before the request line are ignored (RFC 9112 §2.2).
+        while (end_ - p_ >= 2 && p_[0] == '\r' && p_[1] == '\n') {
+            p_ += 2;
+        }
+        if (const int status = request_line(); status != 0) {
+            return status < 0 ? partial(414) : fail(status);
+        }
+        head_facts facts;
+        for (;;) {
+            if (end_ - p_ < 2) {
+                return p_ != end_ && *p_ == '\n' ? fail(400) : partial(431);
+            }
+            if (p_[0] == '\r') {
+                if (p_[1] != '\n') {
+                    return fail(400);
+                }
+                p_ += 2; // the blank line: the head is complete
+                break;
+            }
+            if (out_.header_count == max_headers) {
+                return fail(431);
+            }
+            header& h = out_.header_storage[out_.header_count];
+            if (const int status = header_line(h); status != 0) {
+                return status < 0 ? partial(431) : fail(status);
+            }
+            ++out_.header_count;
+            if (const int status = note_header(h, out_, facts); status != 0) {
+                return fail(status);
+            }
+        }
+        if (facts.transfer_encoding_seen) {
+            return fail(facts.content_length_seen ? 400 : 501);
+        }
+        if (facts.host_count > 1 || (out_.minor_version >= 1 && facts.host_count == 0)) {
+            return fail(400);
+        }
+        out_.keep_alive =
+            !facts.connection_close && (out_.minor_version >= 1 || facts.connection_keep_alive);
+        return {parse_status::complete, static_cast<std::size_t>(p_ - begin_), 0};
     }
-    // An empty name covers obs-fold (a line starting with whitespace); a space before the
-    // colon is forbidden (RFC 9112 §5.1).
-    if (i == 0 || i == line.size() || line[i] != ':') {
-        return 400;
+
+private:
+    static constexpr int need_more = -1;
+
+    parse_result partial(int too_long_status) const noexcept {
+        return window_full_ ? fail(too_long_status) : parse_result{};
     }
-    const std::string_view value = line.substr(i + 1);
-    if (!std::all_of(value.begin(), value.end(), is_value_char)) {
-        return 400;
+
+    /// `method SP request-target SP HTTP/1.x CRLF`: 0, need_more, or an error status.
+    int request_line() noexcept {
+        const char* q = skip(p_, end_, token_char);
+        if (q == end_) {
+            return need_more;
+        }
+        if (q == p_ || *q != ' ') {
+            return 400;
+        }
+        out_.method = {p_, static_cast<std::size_t>(q - p_)};
+        const char* target = q + 1;
+        q = skip(target, end_, target_char);
+        if (q == end_) {
+            return need_more;
+        }
+        if (q == target || *q != ' ') {
+            return 400;
+        }
+        out_.target = {target, static_cast<std::size_t>(q - target)};
+        ++q;
+        // "HTTP/d.d" CRLF: 10 bytes. With fewer, a line end already here means a bad line.
+        if (end_ - q < 10) {
+            return std::memchr(q, '\n', static_cast<std::size_t>(end_ - q)) != nullptr ? 400
+                                                                                       : need_more;
+        }
+        const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+        if (std::memcmp(q, "HTTP/", 5) != 0 || !digit(q[5]) || q[6] != '.' || !digit(q[7]) ||
+            q[8] != '\r' || q[9] != '\n') {
+            return 400;
+        }
+        if (q[5] != '1') {
+            return 505;
+        }
+        out_.minor_version = q[7] == '0' ? 0 : 1;
+        p_ = q + 10;
+        return 0;
     }
-    h = {line.substr(0, i), trim_ows(value)};
-    return 0;
-}
+
+    /// `name ":" OWS value OWS CRLF` into `h`: 0, need_more, or an error status.
+    int header_line(header& h) noexcept {
+        const char* colon = skip(p_, end_, token_char);
+        if (colon == end_) {
+            return need_more;
+        }
+        // An empty name covers obs-fold (a line starting with whitespace); a space before
+        // the colon is forbidden (RFC 9112 §5.1).
+        if (colon == p_ || *colon != ':') {
+            return 400;
+        }
+        const char* value = colon + 1;
+        while (value != end_ && is_ows(*value)) {
+            ++value;
+        }
+        const char* cr = skip(value, end_, value_char);
+        if (end_ - cr < 2) {
+            return cr == end_ || *cr == '\r' ? need_more : 400;
+        }
+        if (cr[0] != '\r' || cr[1] != '\n') {
+            return 400; // a control character, a bare LF or a stray CR
+        }
+        const char* value_end = cr;
+        while (value_end != value && is_ows(value_end[-1])) {
+            --value_end;
+        }
+        h = {{p_, static_cast<std::size_t>(colon - p_)},
+             {value, static_cast<std::size_t>(value_end - value)}};
+        p_ = cr + 2;
+        return 0;
+    }
+
+    const char* begin_;
+    const char* p_;
+    const char* end_;
+    bool window_full_;
+    request& out_;
+};
 
 } // namespace
 
@@ -231,66 +343,10 @@ parse_result parse_request(std::string_view bytes, request& out) noexcept {
     out.header_count = 0;
     out.content_length = 0;
     out.expect_continue = false;
-    // Only the first max_head_bytes can hold a head; if they are all here and the head has
-    // not ended, more input cannot help.
-    const std::string_view window = bytes.substr(0, max_head_bytes);
-    const bool window_full = bytes.size() >= max_head_bytes;
-
-    std::size_t pos = 0;
-    line_scan line{};
-    for (;;) { // the request line, after any empty lines
-        line = next_line(window, pos);
-        if (line.state != line_scan::found || !line.text.empty()) {
-            break;
-        }
-        pos = line.next;
+    if (bytes.empty()) {
+        return {}; // the common case after a batch: nothing left
     }
-    if (line.state == line_scan::partial) {
-        return window_full ? fail(414) : parse_result{};
-    }
-    if (line.state == line_scan::bare_lf) {
-        return fail(400);
-    }
-    if (const int status = parse_request_line(line.text, out); status != 0) {
-        return fail(status);
-    }
-    pos = line.next;
-
-    head_facts facts;
-    for (;;) {
-        line = next_line(window, pos);
-        if (line.state == line_scan::partial) {
-            return window_full ? fail(431) : parse_result{};
-        }
-        if (line.state == line_scan::bare_lf) {
-            return fail(400);
-        }
-        pos = line.next;
-        if (line.text.empty()) {
-            break; // the blank line: the head is complete
-        }
-        if (out.header_count == max_headers) {
-            return fail(431);
-        }
-        header& h = out.header_storage[out.header_count];
-        if (const int status = parse_header_line(line.text, h); status != 0) {
-            return fail(status);
-        }
-        ++out.header_count;
-        if (const int status = note_header(h, out, facts); status != 0) {
-            return fail(status);
-        }
-    }
-
-    if (facts.transfer_encoding_seen) {
-        return fail(facts.content_length_seen ? 400 : 501);
-    }
-    if (facts.host_count > 1 || (out.minor_version >= 1 && facts.host_count == 0)) {
-        return fail(400);
-    }
-    out.keep_alive =
-        !facts.connection_close && (out.minor_version >= 1 || facts.connection_keep_alive);
-    return {parse_status::complete, pos, 0};
+    return head_parser(bytes, out).run();
 }
 
 connection connection_for(const request& req) noexcept {

@@ -125,6 +125,10 @@ routed route_of(const http::request& req) {
 }
 
 /// One connection: its socket, its buffers, and the request being answered.
+///
+/// Note: a `bool` that a coroutine returns is bound to a local before it is tested, never
+/// tested as `if (!co_await f())`: g++ 12.2 miscompiles a coroutine whose `if` condition
+/// awaits a `task<bool>` (its body never runs, and the awaiting task hangs).
 class session {
 public:
     explicit session(tako::net::tcp_stream socket) : socket_(std::move(socket)) {}
@@ -142,8 +146,14 @@ private:
     /// Appends an error answer; the connection closes after it.
     void respond_error(int status);
 
+    /// Writes what the socket takes now, without waiting; true once `out_` is all written.
+    bool write_now() noexcept;
+    /// Writes the rest of `out_`, waiting as needed; false on an error.
+    tako::task<bool> write_rest();
+    /// Writes all of `out_`: `write_now`, then `write_rest` if the socket was full.
     tako::task<bool> flush();
-    tako::task<bool> read_more();
+    /// Makes room at the end of `in_` for the next read.
+    void prepare_read() noexcept;
     tako::task<std::optional<std::string_view>> read_body(std::uint64_t n, bool expect_continue);
     tako::task<bool> write_body(std::string_view body);
     /// Streams GET /chunked: chunked for HTTP/1.1, ended by the close for HTTP/1.0 (whose
@@ -221,16 +231,24 @@ tako::task<> session::run() {
             }
             close_after = conn == http::connection::close;
         }
-        if (!out_.empty() && !co_await flush()) {
-            co_return;
+        // The hot path awaits nothing but the read: a keep-alive answer goes out in one
+        // try_write, and only a full socket makes the task wait.
+        if (!out_.empty() && !write_now()) {
+            const bool written = co_await write_rest();
+            if (!written) {
+                co_return;
+            }
         }
         if (close_after) {
             co_await lingering_close();
             co_return;
         }
-        if (!co_await read_more()) {
-            co_return;
+        prepare_read();
+        auto n = co_await socket_.read(std::span(in_).subspan(end_));
+        if (!n || *n == 0) {
+            co_return; // an error (a reset, say), or the client closed
         }
+        end_ += *n;
     }
 }
 
@@ -266,13 +284,29 @@ void session::respond_error(int status) {
     http::append_response(out_, status, "text/plain", text, http::connection::close);
 }
 
-tako::task<bool> session::flush() {
+bool session::write_now() noexcept {
+    auto n = socket_.try_write(std::as_bytes(std::span(out_)));
+    if (!n) {
+        return false; // would block, or an error that write_rest will meet again
+    }
+    out_.erase(0, *n);
+    return out_.empty();
+}
+
+tako::task<bool> session::write_rest() {
     const bool ok = (co_await socket_.write_all(std::string_view(out_))).has_value();
     out_.clear();
     co_return ok;
 }
 
-tako::task<bool> session::read_more() {
+tako::task<bool> session::flush() {
+    if (write_now()) {
+        co_return true;
+    }
+    co_return co_await write_rest();
+}
+
+void session::prepare_read() noexcept {
     if (begin_ == end_) {
         begin_ = end_ = 0;
     } else if (end_ == in_.size()) {
@@ -282,12 +316,6 @@ tako::task<bool> session::read_more() {
         end_ -= begin_;
         begin_ = 0;
     }
-    auto n = co_await socket_.read(std::span(in_).subspan(end_));
-    if (!n || *n == 0) {
-        co_return false; // an error (a reset, say), or the client closed
-    }
-    end_ += *n;
-    co_return true;
 }
 
 tako::task<std::optional<std::string_view>> session::read_body(std::uint64_t n,
@@ -302,8 +330,11 @@ tako::task<std::optional<std::string_view>> session::read_body(std::uint64_t n,
         out_ += "HTTP/1.1 100 Continue\r\n\r\n";
     }
     // Answers to earlier pipelined requests go first (and the 100 before the client sends).
-    if (!out_.empty() && !co_await flush()) {
-        co_return std::nullopt;
+    if (!out_.empty()) {
+        const bool flushed = co_await flush();
+        if (!flushed) {
+            co_return std::nullopt;
+        }
     }
     if (want <= in_.size()) {
         std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
@@ -331,7 +362,8 @@ tako::task<std::optional<std::string_view>> session::read_body(std::uint64_t n,
 }
 
 tako::task<bool> session::write_body(std::string_view body) {
-    if (!co_await flush()) {
+    const bool flushed = co_await flush();
+    if (!flushed) {
         co_return false;
     }
     co_return (co_await socket_.write_all(body)).has_value();
@@ -343,7 +375,8 @@ tako::task<bool> session::stream_chunked(bool http_1_1, http::connection conn) {
     http::append_head(out_, head);
     for (int i = 1; i <= chunk_count; ++i) {
         // Each chunk is its own write, as a body produced piece by piece would be.
-        if (!co_await flush()) {
+        const bool flushed = co_await flush();
+        if (!flushed) {
             co_return false;
         }
         char text[32];
