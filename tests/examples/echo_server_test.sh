@@ -6,40 +6,7 @@
 set -euo pipefail
 server_bin=$1
 client_bin=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "$(date +%s.%N | cut -c1-14) $*"; }
-
-# Starts the server (extra shell setup in $1, e.g. a ulimit); sets $addr and $port.
-start_server() {
-    local setup=$1 out=$work/server.$RANDOM
-    bash -c "${setup:-true}; exec \"$server_bin\" 127.0.0.1:0" >"$out" 2>&1 &
-    pids+=($!)
-    server_pid=$!
-    for _ in $(seq 100); do
-        grep -q "listening on" "$out" 2>/dev/null && break
-        sleep 0.05
-    done
-    addr=$(sed -n 's/^listening on //p' "$out")
-    [ -n "$addr" ] || fail "server did not start: $(cat "$out")"
-    port=${addr##*:}
-}
-
-# Waits for the clients started since the last call (not for the server).
-clients=()
-wait_all() {
-    for j in "${clients[@]}"; do wait "$j" || true; done
-    clients=()
-}
-
-alive() { kill -0 "$server_pid" 2>/dev/null || fail "server died"; }
+source "$(dirname "$0")/lib.sh"
 
 start_server ""
 
