@@ -318,8 +318,14 @@ TEST(blocking, block_in_place_threads_run_thread_hooks) {
                          .on_thread_start([starts] { starts->fetch_add(1); })
                          .on_thread_stop([stops] { stops->fetch_add(1); })
                          .build();
-        rt.block_on([]() -> tako::task<> {
-            tako::block_in_place([] { std::this_thread::sleep_for(1ms); });
+        // The section lasts until the replacement thread has started (a short section may
+        // end first and keep its worker: then no thread starts).
+        rt.block_on([starts]() -> tako::task<> {
+            tako::block_in_place([&starts] {
+                for (int i = 0; i < 10'000 && starts->load() < 2; ++i) {
+                    std::this_thread::sleep_for(1ms);
+                }
+            });
             co_await tako::yield_now();
         });
         EXPECT_EQ(starts->load(), 2); // the original worker and its replacement
