@@ -60,7 +60,7 @@ tcp_socket& tcp_socket::operator=(tcp_socket&& o) noexcept {
     return *this;
 }
 
-tcp_socket::~tcp_socket() { impl::fd_guard{fd_}; }
+tcp_socket::~tcp_socket() { impl::fd_guard closer{fd_}; }
 
 int tcp_socket::release() noexcept { return std::exchange(fd_, -1); }
 
