@@ -2,11 +2,13 @@
 // does every system call the operation needs (open, fstat, read/write loop, close).
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -38,8 +40,41 @@ io::result<unique_fd> open_fd(const std::filesystem::path& p, int flags, ::mode_
     }
 }
 
-/// Reads all of `fd` into `out` (a std::string or std::vector<std::byte>), sized by
-/// fstat so that a regular file takes one allocation and no zero-filling pass.
+/// Buffers at least this large ask for transparent huge pages before their first touch.
+constexpr std::size_t huge_page_threshold = 4 << 20;
+constexpr std::uintptr_t huge_page = 2 << 20;
+
+/// Asks the kernel to back the 2 MiB-aligned interior of a fresh, untouched buffer with
+/// huge pages: filling 64 MiB then takes 32 page faults instead of 16,384, which matters
+/// most where faults are dear (virtual machines). Advice only: errors are ignored.
+void advise_huge_pages(void* p, std::size_t n) noexcept {
+    if (n < huge_page_threshold) {
+        return;
+    }
+    const auto begin = (reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) & ~(huge_page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(huge_page - 1);
+    if (end > begin) {
+        (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    }
+}
+
+/// Grows `out` to `n` bytes. A string is not zero-filled first (resize_and_overwrite); a
+/// fresh large buffer is advised to use huge pages before anything touches it.
+template <class Buf>
+void grow_to(Buf& out, std::size_t n) {
+    if (out.capacity() < n) {
+        out.reserve(n);
+        advise_huge_pages(out.data(), out.capacity());
+    }
+    if constexpr (std::is_same_v<Buf, std::string>) {
+        out.resize_and_overwrite(n, [](char*, std::size_t size) { return size; });
+    } else {
+        out.resize(n);
+    }
+}
+
+/// Reads all of `fd` into a std::string or std::vector<std::byte>, sized by fstat so
+/// that a regular file takes one allocation.
 template <class Buf>
 io::result<Buf> read_all(int fd) {
     struct ::stat st {};
@@ -49,17 +84,11 @@ io::result<Buf> read_all(int fd) {
     }
     Buf out;
     std::size_t len = 0;
-    // Grow by the size hint (+1 so that a file of exactly that size ends in one more
-    // read of 0 bytes), then doubling for files that report no size or grow meanwhile.
-    std::size_t want = hint > 0 ? hint + 1 : 16 * 1024;
+    // The size hint (+1 so that a file of exactly that size ends with a read of 0 bytes
+    // into the room left), then doubling for files that report no size or grow meanwhile.
     for (;;) {
         if (len == out.size()) {
-            const std::size_t grow = out.size() == 0 ? want : out.size();
-            if constexpr (std::is_same_v<Buf, std::string>) {
-                out.resize_and_overwrite(len + grow, [](char*, std::size_t n) { return n; });
-            } else {
-                out.resize(len + grow);
-            }
+            grow_to(out, len == 0 ? (hint > 0 ? hint + 1 : 16 * 1024) : 2 * len);
         }
         const ::ssize_t n = ::read(fd, out.data() + len, out.size() - len);
         if (n < 0) {
