@@ -159,18 +159,20 @@ file_job::~file_job() {
 
 file::file() noexcept = default;
 file::file(std::shared_ptr<file_core> core) noexcept : core_(std::move(core)) {}
-file::file(file&&) noexcept = default;
+file::file(file&& o) noexcept
+    : core_(std::move(o.core_)), buf_(take(o.buf_)), spare_(take(o.spare_)),
+      inflight_(std::move(o.inflight_)), buffer_size_(o.buffer_size_),
+      writing_(std::exchange(o.writing_, false)), nowait_(o.nowait_) {}
 
 file& file::operator=(file&& o) noexcept {
     if (this != &o) {
-        file gone(std::move(*this)); // its pending writes go out as on destruction
+        { file gone(std::move(*this)); } // its pending writes go out as on destruction
         core_ = std::move(o.core_);
         buf_ = take(o.buf_);
         spare_ = take(o.spare_);
         inflight_ = std::move(o.inflight_);
         buffer_size_ = o.buffer_size_;
         writing_ = std::exchange(o.writing_, false);
-        inflight_read_ = std::exchange(o.inflight_read_, false);
         nowait_ = o.nowait_;
     }
     return *this;
@@ -217,7 +219,6 @@ int file::native_handle() const noexcept {
 
 void file::start(file_op op, std::uint64_t arg, file_buffer pending) {
     detail::mark_job_active(*core_);
-    inflight_read_ = op == file_op::read;
     inflight_ = tako::spawn_blocking(file_job(core_, std::move(pending), op, arg));
 }
 
@@ -379,10 +380,10 @@ task<io::result<std::size_t>> file::write(std::span<const std::byte> in) {
     }
     co_await tako::consume_budget(); // before taking bytes: a cancel here takes none
     if (!writing_) {
-        if (inflight_read_) {
-            if (auto s = co_await settle(); !s) {
-                co_return std::unexpected(s.error());
-            }
+        // A job left by a cancelled operation ends first (a read's bytes become
+        // read-ahead, which is then given back): the cursor moves in program order.
+        if (auto s = co_await settle(); !s) {
+            co_return std::unexpected(s.error());
         }
         if (auto d = drop_read_ahead(); !d) {
             co_return std::unexpected(d.error());

@@ -234,9 +234,8 @@ private:
     detail::file_buffer spare_; ///< the other write buffer, back from a write-behind
     join_handle<detail::file_job_result> inflight_;
     std::size_t buffer_size_ = default_buffer_size;
-    bool writing_ = false;       ///< buf_ holds pending writes (else read-ahead, or nothing)
-    bool inflight_read_ = false; ///< the job in flight is a read
-    bool nowait_ = true;         ///< preadv2(RWF_NOWAIT) works on this file (until it says no)
+    bool writing_ = false; ///< buf_ holds pending writes (else read-ahead, or nothing)
+    bool nowait_ = true;   ///< preadv2(RWF_NOWAIT) works on this file (until it says no)
 };
 
 } // namespace tako::fs
