@@ -3,6 +3,7 @@
 /// Everything tako offers, in one include.
 
 #include "tako/blocking.hpp"
+#include "tako/fs.hpp"
 #include "tako/io.hpp"
 #include "tako/io/async_fd.hpp"
 #include "tako/io/ready.hpp"

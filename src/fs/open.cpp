@@ -48,12 +48,12 @@ struct opened {
 
 } // namespace
 
-task<result<file>> open_options::open(std::filesystem::path path) const {
-    auto fl = flags();
+task<result<file>> open_options::open_with(open_options options, std::filesystem::path path) {
+    auto fl = options.flags();
     if (!fl) {
         co_return std::unexpected(error(fl.error(), "open", std::move(path)));
     }
-    auto job = [flags = *fl, mode = mode_, p = path]() -> io::result<opened> {
+    auto job = [flags = *fl, mode = options.mode_, p = path]() -> io::result<opened> {
         opened o;
         o.fd.reset(::open(p.c_str(), flags, mode));
         if (o.fd.get() < 0) {

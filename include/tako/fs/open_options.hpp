@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "tako/fs/error.hpp"
 #include "tako/task.hpp"
@@ -76,9 +77,13 @@ public:
     /// (options), `io::errc::no_runtime` outside a runtime. Cancel safety: cancelled while
     /// waiting, the open still completes on the pool and the descriptor is closed there;
     /// a file created by it stays created.
-    [[nodiscard]] task<result<file>> open(std::filesystem::path path) const;
+    [[nodiscard]] task<result<file>> open(std::filesystem::path path) const {
+        return open_with(*this, std::move(path)); // a copy: the options may be a temporary
+    }
 
 private:
+    static task<result<file>> open_with(open_options options, std::filesystem::path path);
+
     open_options& set(bool& flag, bool on) noexcept {
         flag = on;
         return *this;
