@@ -9,7 +9,9 @@
 #include "test_support.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -135,6 +137,53 @@ TAKO_TEST(fs_file, a_run_of_small_reads_takes_few_pool_trips) {
     // Read-ahead fills 64 KiB per trip at worst (16 reads of 4 KiB); data in the page
     // cache takes none at all (preadv2 RWF_NOWAIT on this thread).
     EXPECT_LE(trips, 1000u / 16u + 1u) << trips << " blocking-pool trips for 1,000 reads";
+}
+
+TAKO_TEST(fs_file, opening_a_cached_local_file_takes_no_pool_trip) {
+    temp_dir dir("fs");
+    const auto p = dir / "cached.txt";
+    TAKO_CO_ASSERT(co_await fs::write(p, "x"));
+    struct ::statfs sfs {};
+    TAKO_CO_ASSERT(::statfs(p.c_str(), &sfs) == 0);
+    const bool local = sfs.f_type == EXT4_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC ||
+                       sfs.f_type == BTRFS_SUPER_MAGIC || sfs.f_type == TMPFS_MAGIC;
+    const auto rt = tako::runtime_handle::current();
+    const auto before = rt.metrics().spawned_tasks_count;
+    auto f = co_await fs::file::open(p); // the path was just written: it is in the dcache
+    TAKO_CO_ASSERT(f.has_value());
+    const auto trips = rt.metrics().spawned_tasks_count - before;
+    if (!local) { // GTEST_SKIP returns, which a coroutine cannot: record the skip
+        GTEST_MESSAGE_("$TMPDIR is not on ext4/xfs/btrfs/tmpfs: opens go to the pool",
+                       ::testing::TestPartResult::kSkip);
+        co_return;
+    }
+    EXPECT_EQ(trips, 0u);
+    std::array<std::byte, 1> b{};
+    EXPECT_EQ((co_await f->read(b)).value(), 1u);
+    // Creating and truncating are never done on the worker.
+    const auto before_create = rt.metrics().spawned_tasks_count;
+    TAKO_CO_ASSERT(co_await fs::file::create(p));
+    EXPECT_EQ(rt.metrics().spawned_tasks_count - before_create, 1u);
+}
+
+TAKO_TEST(fs_file, opening_a_fifo_waits_on_the_pool_not_on_the_worker) {
+    temp_dir dir("fs");
+    const auto fifo = dir / "fifo";
+    TAKO_CO_ASSERT(::mkfifo(fifo.c_str(), 0600) == 0);
+    // A FIFO's open for reading waits for a writer: on this current_thread runtime, an open
+    // on the worker would stop the sleep below from ever completing.
+    auto opener = tako::spawn([fifo]() -> tako::task<bool> {
+        auto f = co_await fs::file::open(fifo);
+        co_return f.has_value();
+    });
+    co_await tako::time::sleep(10ms);
+    EXPECT_FALSE(opener.is_finished());
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC); // lets the open finish
+    TAKO_CO_ASSERT(writer >= 0);
+    auto opened = co_await opener;
+    ::close(writer);
+    TAKO_CO_ASSERT(opened.has_value());
+    EXPECT_TRUE(*opened);
 }
 
 TAKO_TEST(fs_file, small_writes_are_batched_into_few_trips) {
