@@ -26,6 +26,10 @@
 /// - *writes* into the buffer and returns; a full buffer is written by one blocking-pool
 ///   job while the next writes fill a second buffer (write-behind). `flush()` writes what
 ///   is buffered and waits for it.
+/// - *opens* a regular file of a local filesystem (ext4, xfs, btrfs, tmpfs) whose path is
+///   in the dentry cache on the calling worker too, without creating or truncating
+///   (`openat2` with `RESOLVE_CACHED`); anything else opens on the pool. docs/fs.md has
+///   the details.
 ///
 /// **Errors of buffered writes** (disk full, EFBIG, EIO) come back from the *next*
 /// operation on the file — a `write`, `flush`, `seek`, `sync_all`, … — as with Tokio.
@@ -127,7 +131,7 @@ public:
     /// Writes out buffered bytes (see the file comment: never lost) and closes.
     ~file();
 
-    /// Opens `path` read-only (one blocking-pool trip). See `open_options::open`.
+    /// Opens `path` read-only (at most one blocking-pool trip; see `open_options::open`).
     [[nodiscard]] static task<result<file>> open(std::filesystem::path path);
     /// Opens `path` write-only, creating it or truncating it to 0 bytes.
     [[nodiscard]] static task<result<file>> create(std::filesystem::path path);

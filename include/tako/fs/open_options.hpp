@@ -71,7 +71,9 @@ public:
     /// The permission bits for a created file.
     [[nodiscard]] ::mode_t mode() const noexcept { return mode_; }
 
-    /// Opens `path` on the blocking pool (one trip). Errors (with the path):
+    /// Opens `path`: on the calling worker when the path is cached and names a regular file
+    /// of a local filesystem and nothing is created or truncated (see file.hpp), otherwise
+    /// on the blocking pool (one trip). Errors (with the path):
     /// `no_such_file_or_directory`, `permission_denied`, `file_exists` (create_new),
     /// `too_many_files_open`, `is_a_directory` (writing a directory), `invalid_argument`
     /// (options), `io::errc::no_runtime` outside a runtime. Cancel safety: cancelled while
