@@ -205,6 +205,34 @@ TAKO_TEST(fs_file, small_writes_are_batched_into_few_trips) {
     EXPECT_EQ(contents_of(p), want);
 }
 
+TAKO_TEST(fs_file, unbuffered_and_oversized_transfers) {
+    temp_dir dir("fs");
+    const auto p = dir / "big.bin";
+    constexpr std::size_t size = 5 * fs::file::max_io_size + 123;
+    {
+        auto f = co_await fs::file::create(p);
+        TAKO_CO_ASSERT(f.has_value());
+        f->set_buffer_size(0); // every write is its own write-behind job
+        auto n = co_await f->write(pattern(0, size));
+        TAKO_CO_ASSERT(n.has_value());
+        EXPECT_EQ(*n, fs::file::max_io_size); // one call moves at most max_io_size
+        TAKO_CO_ASSERT(co_await f->write_all(pattern(*n, size - *n)));
+        TAKO_CO_ASSERT(co_await f->write_all(bytes_of("!")));
+        TAKO_CO_ASSERT(co_await f->flush());
+    }
+    auto f = co_await fs::file::open(p);
+    TAKO_CO_ASSERT(f.has_value());
+    f->set_buffer_size(0); // reads ask the kernel for exactly what is asked
+    std::vector<std::byte> all(size);
+    TAKO_CO_ASSERT(co_await f->read_exact(all));
+    TAKO_CO_ASSERT(all == pattern(0, size));
+    std::array<std::byte, 4> tail{};
+    EXPECT_EQ((co_await f->read(tail)).value(), 1u);
+    EXPECT_EQ(text_of(std::span(tail).first(1)), "!");
+    auto m = co_await fs::symlink_metadata(p);
+    EXPECT_EQ(m.value().len(), size + 1);
+}
+
 TAKO_TEST(fs_file, append_writes_at_the_end) {
     temp_dir dir("fs");
     const auto p = dir / "append.txt";
