@@ -8,6 +8,13 @@
 // - rw_lock: R reader tasks and one writer task on a 2-worker runtime; the writer takes the
 //   lock once for every 16 reads of each reader.
 //
+// - notify (Tokio's sync_notify.rs): N tasks loop on `notified()` and count; each iteration the
+//   bench thread, outside the runtime, calls notify_one (or notify_waiters) until the count
+//   has grown by 500;
+// - watch (Tokio's sync_watch.rs contention_resubscribe): N receiver tasks loop on
+//   `changed()` + `borrow_and_update()` + a little formatting work and ack each change; an
+//   iteration is 100 sends, each waiting for all N acks before the next.
+//
 // Contended shapes report items/s = lock acquisitions per second (all tasks together).
 // Times are wall-clock (UseRealTime): the loop runs on a worker thread.
 //
@@ -15,13 +22,18 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <tako/sync/mutex.hpp>
 #include <tako/sync/rw_lock.hpp>
+#include <tako/sync/notify.hpp>
 #include <tako/sync/semaphore.hpp>
+#include <tako/sync/watch.hpp>
 #include <tako/tako.hpp>
 
 namespace {
@@ -199,5 +211,88 @@ BENCHMARK(bm_rw_lock_readers_writer)
     ->Args({16, 400})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+namespace {
+
+// ------------------------------------------------------------------ notify and watch
+
+/// Counts every notification it receives, forever (the runtime's shutdown ends it).
+tako::task<> count_notifications(tako::sync::notify* n, std::atomic<std::uint64_t>* count) {
+    for (;;) {
+        co_await n->notified();
+        count->fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+template <class Notify>
+void notify_shape(benchmark::State& state, Notify notify_fn) {
+    const auto waiters = static_cast<int>(state.range(0));
+    tako::sync::notify n;
+    std::atomic<std::uint64_t> count{0};
+    tako::runtime rt = make_runtime(flavor::multi_thread_2);
+    for (int i = 0; i < waiters; ++i) {
+        rt.handle().spawn(count_notifications(&n, &count)).detach();
+    }
+    for (auto _ : state) {
+        const std::uint64_t target = count.load(std::memory_order_relaxed) + 500;
+        while (count.load(std::memory_order_relaxed) < target) {
+            notify_fn(n);
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * 500);
+}
+
+void bm_notify_one(benchmark::State& state) {
+    notify_shape(state, [](tako::sync::notify& n) { n.notify_one(); });
+}
+
+void bm_notify_waiters(benchmark::State& state) {
+    notify_shape(state, [](tako::sync::notify& n) { n.notify_waiters(); });
+}
+
+/// A watch receiver that acks every change it sees after a little formatting work.
+tako::task<> watch_receiver(tako::sync::watch::receiver<std::uint64_t> rx,
+                            std::atomic<int>* pending) {
+    char buf[64];
+    while (co_await rx.changed()) {
+        std::uint64_t v = 0;
+        {
+            auto guard = rx.borrow_and_update();
+            v = *guard;
+        }
+        for (int i = 0; i < 10; ++i) { // the "work" of Tokio's shape: format some floats
+            std::snprintf(buf, sizeof buf, "%f", static_cast<double>(v + i) / 3.0);
+            benchmark::DoNotOptimize(buf);
+        }
+        pending->fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void bm_watch_contention(benchmark::State& state) {
+    const auto receivers = static_cast<int>(state.range(0));
+    std::atomic<int> pending{0};
+    auto [tx, rx] = tako::sync::watch::channel<std::uint64_t>(0);
+    tako::runtime rt = make_runtime(flavor::multi_thread_2);
+    for (int i = 0; i < receivers; ++i) {
+        rt.handle().spawn(watch_receiver(rx, &pending)).detach();
+    }
+    std::uint64_t value = 0;
+    for (auto _ : state) {
+        for (int s = 0; s < 100; ++s) {
+            pending.store(receivers, std::memory_order_release);
+            tx.send_replace(++value);
+            while (pending.load(std::memory_order_acquire) > 0) {
+                std::this_thread::yield();
+            }
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * 100);
+}
+
+} // namespace
+
+BENCHMARK(bm_notify_one)->Arg(10)->Arg(50)->Arg(100)->Arg(200)->Arg(500)->UseRealTime();
+BENCHMARK(bm_notify_waiters)->Arg(10)->Arg(50)->Arg(100)->Arg(200)->Arg(500)->UseRealTime();
+BENCHMARK(bm_watch_contention)->Arg(10)->Arg(100)->Arg(500)->Arg(1000)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,9 +52,12 @@ constexpr std::string_view request_end = "\r\n\r\n";
 
 tako::task<> echo_session(tako::net::tcp_stream s) {
     (void)s.set_nodelay(true);
-    std::vector<std::byte> buf(echo_buffer_bytes);
+    // Not zero-filled: a page of the buffer becomes resident only once a read reaches it
+    // (Tokio's vec![0u8; 65536] gets the same from calloc's fresh zero pages).
+    auto storage = std::make_unique_for_overwrite<std::byte[]>(echo_buffer_bytes);
+    const std::span<std::byte> buf(storage.get(), echo_buffer_bytes);
     for (;;) {
-        auto n = co_await s.read(std::span(buf));
+        auto n = co_await s.read(buf);
         if (!n || *n == 0) {
             co_return; // error, or the peer closed
         }

@@ -11,6 +11,7 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
 # Real clients the example tests drive.
 command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 if [ "${TAKO_NEED_CLANG:-1}" = 1 ]; then
     command -v clang++-19 >/dev/null 2>&1 || need+=(clang-19)
     ls /usr/lib/llvm-19/lib/clang/19/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 ||

@@ -17,7 +17,10 @@
 
 using namespace std::chrono_literals;
 using tako_test::bytes_of;
+using tako_test::recording_writer;
+using tako_test::tcp_pair;
 using tako_test::text_of;
+using tako_test::write_split;
 namespace io = tako::io;
 using tako::net::tcp_listener;
 using tako::net::tcp_stream;
@@ -42,21 +45,6 @@ struct chunk_reader {
     }
 };
 
-/// Records each write it receives.
-struct recording_writer {
-    std::vector<std::string> writes;
-    int flushes = 0;
-
-    tako::task<io::result<std::size_t>> write(std::span<const std::byte> buf) {
-        writes.push_back(text_of(buf));
-        co_return buf.size();
-    }
-    tako::task<io::result<void>> flush() {
-        ++flushes;
-        co_return io::result<void>{};
-    }
-};
-
 static_assert(io::async_read<tcp_stream> && io::async_write<tcp_stream>);
 static_assert(io::async_read<tako::net::unix_stream> && io::async_write<tako::net::unix_stream>);
 static_assert(io::async_read<tako::net::tcp_read_half>);
@@ -76,15 +64,6 @@ static_assert(io::async_write<io::sink_stream> && !io::async_read<io::sink_strea
 static_assert(io::async_read<io::repeat_stream>);
 static_assert(!io::async_read<int> && !io::async_write<std::string>);
 
-/// Writes `data` in two parts split at `split`, with a yield between, then ends the stream.
-tako::task<void> write_split(io::duplex_stream w, std::string data, std::size_t split) {
-    const auto all = bytes_of(data);
-    EXPECT_TRUE(co_await io::write_all(w, all.first(split)));
-    co_await tako::yield_now();
-    EXPECT_TRUE(co_await io::write_all(w, all.subspan(split)));
-    (void)w.shutdown(); // the frame (and `w`) lives until the task is joined
-}
-
 /// Writes `data` one `piece` at a time, then ends the stream.
 tako::task<void> write_pieces(io::duplex_stream w, std::string data, std::size_t piece) {
     for (std::size_t i = 0; i < data.size(); i += piece) {
@@ -92,16 +71,6 @@ tako::task<void> write_pieces(io::duplex_stream w, std::string data, std::size_t
             w, bytes_of(data).subspan(i).first(std::min(piece, data.size() - i))));
     }
     (void)w.shutdown();
-}
-
-tako::task<std::pair<tcp_stream, tcp_stream>> tcp_pair() {
-    auto l = co_await tcp_listener::bind("127.0.0.1:0");
-    EXPECT_TRUE(l.has_value());
-    auto addr = *l->local_addr();
-    auto [client, accepted] = co_await tako::join(tcp_stream::connect(addr), l->accept());
-    EXPECT_TRUE(client.has_value());
-    EXPECT_TRUE(accepted.has_value());
-    co_return std::pair<tcp_stream, tcp_stream>(std::move(*client), std::move(accepted->first));
 }
 
 tako::task<std::string> read_all(io::duplex_stream& s) {

@@ -814,6 +814,53 @@ TAKO_TEST(mutex, aborted_after_handover_unlocks) {
     EXPECT_EQ(**again, 0);
 }
 
+// A task whose cooperative budget runs out at a lock yields *before* taking it: on one
+// thread, tasks that never suspend while holding the lock never find it held (no convoy).
+TAKO_TEST(mutex, spent_budget_yields_before_acquiring) {
+    tako::sync::mutex<int> m(0);
+    std::atomic<int> found_held{0};
+    auto worker = [](tako::sync::mutex<int>* mx, std::atomic<int>* held) -> tako::task<> {
+        for (int i = 0; i < 2000; ++i) { // many budgets' worth of locks
+            if (!mx->try_lock()) {
+                held->fetch_add(1);
+            }
+            auto g = co_await mx->lock();
+            *g += 1;
+        }
+    };
+    auto a = tako::spawn(worker, &m, &found_held);
+    auto b = tako::spawn(worker, &m, &found_held);
+    auto c = tako::spawn(worker, &m, &found_held);
+    TAKO_CO_ASSERT(co_await a);
+    TAKO_CO_ASSERT(co_await b);
+    TAKO_CO_ASSERT(co_await c);
+    EXPECT_EQ(found_held.load(), 0);
+    EXPECT_EQ(**m.try_lock(), 6000);
+}
+
+// The same with a semaphore of 1 and an abort while the task waits for its turn after the
+// budget yield: the scheduled acquire step is freed, and nothing is taken.
+TAKO_TEST(semaphore_budget, abort_during_the_budget_yield_takes_nothing) {
+    semaphore sem(1);
+    auto spender = tako::spawn([](semaphore* s) -> tako::task<int> {
+        int acquired = 0;
+        for (;;) { // spends the budget on acquires that never wait
+            auto p = co_await s->acquire();
+            if (!p) {
+                co_return acquired;
+            }
+            ++acquired;
+        }
+    }, &sem);
+    for (int i = 0; i < 50; ++i) {
+        co_await tako::yield_now(); // the spender runs a budget at a time between these
+    }
+    spender.abort();
+    auto r = co_await spender;
+    EXPECT_FALSE(r.has_value());
+    EXPECT_EQ(sem.available_permits(), 1u); // nothing held by the cancelled task
+}
+
 BOTH_FLAVORS(mutex, owned_guard_moves_into_spawned_task) {
     auto m = std::make_shared<tako::sync::mutex<int>>(std::in_place, 5);
     std::weak_ptr<tako::sync::mutex<int>> weak = m;

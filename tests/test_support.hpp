@@ -261,4 +261,42 @@ testing::AssertionResult all_returned_or_cancelled(Handles& hs, const T& want) {
     return testing::AssertionSuccess();
 }
 
+/// Records each write it receives.
+struct recording_writer {
+    std::vector<std::string> writes;
+    int flushes = 0;
+
+    tako::task<tako::io::result<std::size_t>> write(std::span<const std::byte> buf) {
+        writes.push_back(text_of(buf));
+        co_return buf.size();
+    }
+    tako::task<tako::io::result<void>> flush() {
+        ++flushes;
+        co_return tako::io::result<void>{};
+    }
+};
+
+/// Writes `data` in two parts split at `split`, with a yield between, then ends the stream.
+inline tako::task<void> write_split(tako::io::duplex_stream w, std::string data,
+                                    std::size_t split) {
+    const auto all = bytes_of(data);
+    EXPECT_TRUE(co_await tako::io::write_all(w, all.first(split)));
+    co_await tako::yield_now();
+    EXPECT_TRUE(co_await tako::io::write_all(w, all.subspan(split)));
+    (void)w.shutdown(); // the frame (and `w`) lives until the task is joined
+}
+
+/// A connected pair of TCP streams on 127.0.0.1 (client, accepted).
+inline tako::task<std::pair<tako::net::tcp_stream, tako::net::tcp_stream>> tcp_pair() {
+    auto l = co_await tako::net::tcp_listener::bind("127.0.0.1:0");
+    EXPECT_TRUE(l.has_value());
+    auto addr = *l->local_addr();
+    auto [client, accepted] =
+        co_await tako::join(tako::net::tcp_stream::connect(addr), l->accept());
+    EXPECT_TRUE(client.has_value());
+    EXPECT_TRUE(accepted.has_value());
+    co_return std::pair<tako::net::tcp_stream, tako::net::tcp_stream>(std::move(*client),
+                                                                      std::move(accepted->first));
+}
+
 } // namespace tako_test

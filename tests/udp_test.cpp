@@ -87,6 +87,25 @@ TAKO_TEST(udp, connected_send_and_recv) {
     EXPECT_EQ(text_of(std::span(buf).first(*r)), "friend");
 }
 
+TAKO_TEST(udp, connect_by_name_tries_each_resolved_address) {
+    udp_socket a = co_await bind_local();
+    udp_socket b = co_await bind_local();
+    // "localhost" may resolve to ::1 first: an IPv4 socket skips it and takes 127.0.0.1.
+    const auto port = std::to_string(b.local_addr()->port());
+    auto r = co_await a.connect("localhost:" + port);
+    TAKO_CO_ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(*a.peer_addr(), *b.local_addr());
+    TAKO_CO_ASSERT_TRUE(co_await a.send(bytes_of("by name")));
+    std::array<std::byte, 16> buf;
+    auto got = co_await b.recv_from(buf);
+    TAKO_CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(std::span(buf).first(got->first)), "by name");
+    // Errors: malformed, unresolvable; the socket stays as it was.
+    EXPECT_FALSE(co_await a.connect("no port here"));
+    EXPECT_FALSE(co_await a.connect("no-such-host.invalid:9"));
+    EXPECT_EQ(*a.peer_addr(), *b.local_addr());
+}
+
 TAKO_TEST(udp, short_datagrams_do_not_lose_readiness) {
     // Each recv asks for 64 bytes and gets fewer: a stream would take that as "drained";
     // for datagrams the next one must still be received without a new edge.

@@ -72,11 +72,21 @@ io_driver::~io_driver() {
 }
 
 io::result<io_registration*> io_driver::add(int fd, bool assume_ready) noexcept {
+    return add_registration(fd, assume_ready, nullptr);
+}
+
+io::result<io_registration*> io_driver::add_handler(int fd, io_handler* h) noexcept {
+    return add_registration(fd, false, h);
+}
+
+io::result<io_registration*> io_driver::add_registration(int fd, bool assume_ready,
+                                                         io_handler* h) noexcept {
     auto* r = new (std::nothrow) io_registration;
     if (r == nullptr) {
         return std::unexpected(std::make_error_code(std::errc::not_enough_memory));
     }
     r->fd = fd;
+    r->handler = h;
     // Sockets start as ready both ways: the first operation tries its syscall at once (a
     // new socket is usually writable) and EAGAIN clears what is not. Otherwise the
     // kernel's first report (epoll queues one at EPOLL_CTL_ADD if the fd is ready) sets it.
@@ -117,6 +127,10 @@ void io_driver::remove(io_registration* r) noexcept {
         r->next->prev = r->prev;
         r->prev = nullptr;
     }
+    push_released(r);
+}
+
+void io_driver::push_released(io_registration* r) noexcept {
     // release: the parking thread that takes the stack sees the unlinked registration.
     io_registration* head = released_.load(std::memory_order_relaxed);
     do {
@@ -173,6 +187,10 @@ void io_driver::park(std::optional<std::chrono::nanoseconds> timeout) noexcept {
 }
 
 void io_driver::dispatch(io_registration* r, std::uint32_t events) noexcept {
+    if (r->handler != nullptr) {
+        r->handler->on_ready(*this, r);
+        return;
+    }
     const std::uint32_t bits = readiness_of(events);
     std::unique_lock guard(r->lock);
     // Under the lock: a waiter that checks readiness under the same lock either sees these
@@ -202,6 +220,19 @@ void io_driver::shutdown() noexcept {
         return;
     }
     shut_down_ = true;
+    // Handler registrations leave the live list; their handlers are told after the lock.
+    io_registration handlers{};
+    handlers.prev = handlers.next = &handlers;
+    for (io_registration* r = live_.next; r != &live_;) {
+        io_registration* next = r->next;
+        if (r->handler != nullptr) {
+            r->prev->next = r->next;
+            r->next->prev = r->prev;
+            r->next = handlers.next;
+            handlers.next = r;
+        }
+        r = next;
+    }
     for (io_registration* r = live_.next; r != &live_; r = r->next) {
         std::unique_lock rguard(r->lock);
         r->shut_down.store(true, std::memory_order_release);
@@ -209,6 +240,14 @@ void io_driver::shutdown() noexcept {
         woken.splice_back(r->readers);
         woken.splice_back(r->writers);
         fire_all(rguard, woken);
+    }
+    guard.unlock();
+    for (io_registration* r = handlers.next; r != &handlers;) {
+        io_registration* next = r->next;
+        (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, r->fd, nullptr);
+        r->handler->on_shutdown();
+        push_released(r); // freed like any removed registration
+        r = next;
     }
 }
 

@@ -27,8 +27,26 @@
 
 namespace tako::detail {
 
+/// A runtime-internal watcher: a descriptor whose readiness runs code on the parked
+/// thread instead of waking tasks (the signal pipe, children nobody waits for). Registered
+/// with `io_driver::add_handler`; the driver never frees it.
+struct io_handler {
+    /// The descriptor became readable (or hung up, or failed): runs on the thread parked on
+    /// the driver, inside its dispatch. Edge-triggered: drain what needs draining. May call
+    /// `driver.remove(r)` (then close its descriptor).
+    virtual void on_ready(class io_driver& driver, struct io_registration* r) noexcept = 0;
+    /// The driver shut down: `r` is already out of epoll and will be freed by the driver;
+    /// the handler owns its descriptor and itself from here on.
+    virtual void on_shutdown() noexcept = 0;
+
+protected:
+    ~io_handler() = default;
+};
+
 struct io_registration {
     int fd = -1;
+    /// Set for a handler registration (add_handler): events call it; no task waits here.
+    io_handler* handler = nullptr;
     /// Readiness bits (io_ready) in bits 0..15, the driver's event tick above.
     std::atomic<std::uint64_t> readiness{0};
     /// Set once the driver shut down: waits complete at once with an error.
@@ -58,6 +76,8 @@ public:
     /// Registers `fd` for read and write readiness (edge-triggered), starting as readable
     /// and writable if `assume_ready`, else as nothing until the kernel reports.
     [[nodiscard]] io::result<io_registration*> add(int fd, bool assume_ready) noexcept;
+    /// Registers `fd` for `h`: each readiness edge calls `h->on_ready` on the parked thread.
+    [[nodiscard]] io::result<io_registration*> add_handler(int fd, io_handler* h) noexcept;
     /// Removes `r`'s descriptor from epoll (before the caller closes it) and frees the
     /// registration once no dispatch can still hold it. Wakes nobody: its owner is gone.
     void remove(io_registration* r) noexcept;
@@ -72,9 +92,16 @@ public:
     /// The wait behind wait_for_free_descriptor; count it in `free_waiters_` while waiting.
     std::atomic<std::uint32_t> free_waiters_{0};
     sync::notify freed_;
+    /// Set by the signal module once this driver watches its self-pipe
+    /// (src/signal/registry.cpp).
+    std::atomic<bool> signals_watched_{false};
 
 private:
+    [[nodiscard]] io::result<io_registration*> add_registration(int fd, bool assume_ready,
+                                                                io_handler* h) noexcept;
     void dispatch(io_registration* r, std::uint32_t events) noexcept;
+    /// Queues a registration that left epoll to be freed at the next park.
+    void push_released(io_registration* r) noexcept;
     void free_released() noexcept;
 
     int epoll_ = -1;

@@ -239,6 +239,22 @@ task<io::result<std::size_t>> io_source::submit(io_direction dir, io_op op) {
 }
 
 io::result<std::size_t> io_source::try_submit(io_direction dir, io_op op) noexcept {
+    return attempt(dir, op, false);
+}
+
+io::result<std::size_t> io_source::submit_now(io_direction dir, io_op op) noexcept {
+    if (!has_budget()) {
+        return std::unexpected(std::make_error_code(std::errc::operation_would_block));
+    }
+    auto r = attempt(dir, op, true);
+    if (r) {
+        (void)consume_budget();
+    }
+    return r;
+}
+
+io::result<std::size_t> io_source::attempt(io_direction dir, io_op op,
+                                           bool clear_after_short) noexcept {
     if (auto e = check_context()) {
         return std::unexpected(e);
     }
@@ -249,6 +265,10 @@ io::result<std::size_t> io_source::try_submit(io_direction dir, io_op op) noexce
         }
         const long n = perform(fd_, op);
         if (n >= 0) {
+            // As in `submit`: a short stream transfer means the next one would block.
+            if (clear_after_short && n > 0 && static_cast<std::size_t>(n) < stream_request(op)) {
+                clear_ready(dir, token);
+            }
             return static_cast<std::size_t>(n);
         }
         if (errno == EAGAIN) {

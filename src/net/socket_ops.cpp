@@ -87,7 +87,11 @@ task<io::result<void>> read_exact(io_source& s, std::span<std::byte> buf) {
 
 task<io::result<void>> write_all(io_source& s, std::span<const std::byte> buf) {
     while (!buf.empty()) {
-        auto n = co_await s.submit(io_direction::write, send_op(buf));
+        // Most writes complete at once: try without submit's frame first.
+        auto n = s.submit_now(io_direction::write, send_op(buf));
+        if (!n && n.error() == std::errc::operation_would_block) {
+            n = co_await s.submit(io_direction::write, send_op(buf));
+        }
         if (!n) {
             co_return std::unexpected(n.error());
         }
@@ -119,8 +123,12 @@ task<io::result<io_source>> connect(int type, const ::sockaddr* addr, ::socklen_
     if (!fd) {
         co_return std::unexpected(fd.error());
     }
-    fd_guard guard{*fd};
-    auto source = io_source::adopt(*fd);
+    co_return co_await connect_fd(*fd, addr, len);
+}
+
+task<io::result<io_source>> connect_fd(int fd, const ::sockaddr* addr, ::socklen_t len) {
+    fd_guard guard{fd};
+    auto source = io_source::adopt(fd);
     if (!source) {
         co_return std::unexpected(source.error());
     }

@@ -56,6 +56,10 @@ using tako::detail::io_source;
 /// `addr` must stay valid until the first suspension (the caller awaits at once).
 [[nodiscard]] task<io::result<io_source>> connect(int type, const ::sockaddr* addr,
                                                   ::socklen_t len);
+/// `connect` on an existing non-blocking socket `fd`, which it takes over: registered and
+/// returned connected, or closed with the error.
+[[nodiscard]] task<io::result<io_source>> connect_fd(int fd, const ::sockaddr* addr,
+                                                     ::socklen_t len);
 
 /// A peer's address as the kernel reported it.
 struct raw_address {

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "tako/io/result.hpp"
@@ -85,6 +87,26 @@ inline io::result<void> set_nonblocking(int fd) noexcept {
         return errno_error();
     }
     return check(::fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+}
+
+/// SO_LINGER from an optional duration (nullopt: off).
+inline io::result<void> set_linger(int fd, std::optional<std::chrono::seconds> linger) noexcept {
+    ::linger l{};
+    l.l_onoff = linger ? 1 : 0;
+    l.l_linger = linger ? static_cast<int>(linger->count()) : 0;
+    return set_option(fd, SOL_SOCKET, SO_LINGER, l);
+}
+
+/// SO_LINGER as an optional duration.
+inline io::result<std::optional<std::chrono::seconds>> get_linger(int fd) noexcept {
+    auto l = get_option<::linger>(fd, SOL_SOCKET, SO_LINGER);
+    if (!l) {
+        return std::unexpected(l.error());
+    }
+    if (l->l_onoff == 0) {
+        return std::optional<std::chrono::seconds>{};
+    }
+    return std::optional<std::chrono::seconds>{std::chrono::seconds(l->l_linger)};
 }
 
 /// A new non-blocking, close-on-exec socket.

@@ -7,6 +7,7 @@
 #include "net/socket_ops.hpp"
 #include "net/socket_util.hpp"
 #include "tako/net/tcp_listener.hpp"
+#include "tako/net/tcp_socket.hpp"
 #include "tako/net/tcp_stream.hpp"
 
 namespace tako::net {
@@ -53,21 +54,11 @@ io::result<bool> tcp_stream::nodelay() const noexcept {
 }
 
 io::result<void> tcp_stream::set_linger(std::optional<std::chrono::seconds> linger) noexcept {
-    ::linger l{};
-    l.l_onoff = linger ? 1 : 0;
-    l.l_linger = linger ? static_cast<int>(linger->count()) : 0;
-    return impl::set_option(source_.fd(), SOL_SOCKET, SO_LINGER, l);
+    return impl::set_linger(source_.fd(), linger);
 }
 
 io::result<std::optional<std::chrono::seconds>> tcp_stream::linger() const noexcept {
-    auto l = impl::get_option<::linger>(source_.fd(), SOL_SOCKET, SO_LINGER);
-    if (!l) {
-        return std::unexpected(l.error());
-    }
-    if (l->l_onoff == 0) {
-        return std::optional<std::chrono::seconds>{};
-    }
-    return std::optional<std::chrono::seconds>{std::chrono::seconds(l->l_linger)};
+    return impl::get_linger(source_.fd());
 }
 
 io::result<void> tcp_stream::set_ttl(std::uint32_t ttl) noexcept {
@@ -98,23 +89,17 @@ io::result<socket_address> tcp_stream::peer_addr() const noexcept {
 // ---------------------------------------------------------------- tcp_listener
 
 task<io::result<tcp_listener>> tcp_listener::bind(socket_address addr) {
-    auto fd = impl::new_socket(addr.family(), SOCK_STREAM);
-    if (!fd) {
-        co_return std::unexpected(fd.error());
+    auto socket = tcp_socket::new_for(addr);
+    if (!socket) {
+        co_return std::unexpected(socket.error());
     }
-    impl::fd_guard guard{*fd};
-    if (auto r = impl::set_option<int>(*fd, SOL_SOCKET, SO_REUSEADDR, 1); !r) {
+    if (auto r = socket->set_reuseaddr(true); !r) {
         co_return std::unexpected(r.error());
     }
-    if (::bind(*fd, addr.data(), addr.size()) < 0 || ::listen(*fd, listen_backlog) < 0) {
-        co_return impl::errno_error();
+    if (auto r = socket->bind(addr); !r) {
+        co_return std::unexpected(r.error());
     }
-    auto source = io_source::adopt(*fd);
-    if (!source) {
-        co_return std::unexpected(source.error());
-    }
-    guard.release();
-    co_return tcp_listener(std::move(*source));
+    co_return std::move(*socket).listen(listen_backlog);
 }
 
 task<io::result<tcp_listener>> tcp_listener::bind(std::string host_port) {

@@ -101,6 +101,22 @@ io::result<void> udp_socket::connect(socket_address addr) noexcept {
     return impl::check(::connect(source_.fd(), addr.data(), addr.size()));
 }
 
+task<io::result<void>> udp_socket::connect(std::string host_port) {
+    auto addrs = co_await lookup_host(std::move(host_port));
+    if (!addrs) {
+        co_return std::unexpected(addrs.error());
+    }
+    std::error_code last = make_error_code(io::errc::no_addresses);
+    for (const socket_address& a : *addrs) {
+        auto r = connect(a); // another family fails (EAFNOSUPPORT): try the next
+        if (r) {
+            co_return r;
+        }
+        last = r.error();
+    }
+    co_return std::unexpected(last);
+}
+
 task<io::result<std::size_t>> udp_socket::send(std::span<const std::byte> buf) {
     return source_.submit(io_direction::write, impl::send_to_op(buf, nullptr, nullptr));
 }

@@ -337,13 +337,50 @@ bool semaphore::acquire_awaiter::take_locked() noexcept {
     }
 }
 
+bool semaphore::acquire_awaiter::take_or_queue(std::coroutine_handle<> h) noexcept {
+    std::lock_guard guard(sem_->lock_);
+    if (take_locked()) {
+        return false;
+    }
+    arm(h);
+    set_state(wait_state::waiting);
+    sem_->waiters_.push_back(node());
+    return true;
+}
+
+/// Runs when the task that yielded (budget spent) before acquiring is resumed: takes the
+/// permits and continues at `h` at once, or queues with `h` as the point to resume.
+struct semaphore::acquire_awaiter::after_yield {
+    acquire_awaiter* self;
+    std::coroutine_handle<> h;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+        if (self->take_or_queue(h)) {
+            return std::noop_coroutine(); // queued: the task is suspended at `h`
+        }
+        (void)detail::consume_budget(); // a fresh budget: this cannot fail
+        return h;
+    }
+    void await_resume() const noexcept {}
+};
+
+detail::deferred_step semaphore::acquire_awaiter::acquire_after_yield(acquire_awaiter* self,
+                                                                      std::coroutine_handle<> h) {
+    co_await after_yield{self, h};
+}
+
 bool semaphore::acquire_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
     if (state() == wait_state::idle) {
-        std::lock_guard guard(sem_->lock_);
-        if (!take_locked()) {
-            arm(h);
-            set_state(wait_state::waiting);
-            sem_->waiters_.push_back(node());
+        if (!detail::has_budget()) {
+            // Yield before taking anything; acquire when the task runs again.
+            retry_ = acquire_after_yield(this, h);
+            if (retry_) {
+                detail::yield_at(retry_.handle());
+                return true;
+            }
+            // No memory for the step: take the permits now and yield holding them.
+        }
+        if (take_or_queue(h)) {
             return true;
         }
     }

@@ -95,6 +95,11 @@ public:
     /// Performs `op` once, now: `would_block` (EAGAIN) when the descriptor is not ready,
     /// which also clears the readiness the driver reported.
     [[nodiscard]] io::result<std::size_t> try_submit(io_direction dir, io_op op) noexcept;
+    /// `submit`'s first attempt without its coroutine frame, for an operation that awaits
+    /// `submit` only when this gives `would_block`: the syscall now if the descriptor is
+    /// ready and the task's cooperative budget allows (it is spent then), with `submit`'s
+    /// readiness rules; `would_block` without a syscall otherwise.
+    [[nodiscard]] io::result<std::size_t> submit_now(io_direction dir, io_op op) noexcept;
     /// Waits until the driver reports `dir` ready (or closed, or in error); the readiness
     /// bits and a token for `clear_ready`. Cancel-safe.
     [[nodiscard]] task<io::result<std::uint64_t>> ready(io_direction dir);
@@ -113,6 +118,10 @@ public:
     [[nodiscard]] int release() noexcept;
 
 private:
+    /// One syscall if the descriptor is ready for `dir`; `would_block` otherwise (and on
+    /// EAGAIN, clearing readiness). `clear_after_short`: `submit`'s rule for short stream
+    /// transfers.
+    io::result<std::size_t> attempt(io_direction dir, io_op op, bool clear_after_short) noexcept;
     /// Checks that the calling thread's runtime owns the registration.
     [[nodiscard]] std::error_code check_context() const noexcept;
     void deregister() noexcept;

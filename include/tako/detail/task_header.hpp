@@ -268,6 +268,13 @@ inline void yield_at(std::coroutine_handle<> h) noexcept {
     return true;
 }
 
+/// Whether the running task may still complete an operation without yielding (the budget
+/// is not spent, or the task runs unconstrained). Spends nothing.
+[[nodiscard]] inline bool has_budget() noexcept {
+    const poll_context& c = tls_poll;
+    return c.task == nullptr || c.task->unconstrained_depth > 0 || c.budget != 0;
+}
+
 /// Stack growth after which a transfer between frames is turned into a reschedule: g++
 /// emits no tail call for symmetric transfer at -O0/-O1 or under ASan, so a loop of
 /// immediately-ready awaits would otherwise grow the stack without bound.

@@ -86,6 +86,7 @@ public:
 
 private:
     friend class tcp_listener;
+    friend class tcp_socket;
     explicit tcp_stream(::tako::detail::io_source s) noexcept : basic_stream(std::move(s)) {}
 };
 

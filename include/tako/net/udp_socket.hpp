@@ -68,6 +68,11 @@ public:
     /// Sets the default peer: `send` goes there, `recv` accepts only datagrams from it.
     /// Does not wait (UDP has no handshake).
     io::result<void> connect(socket_address addr) noexcept;
+    /// Resolves `host_port` ("localhost:5353") and connects to the first address of this
+    /// socket's family that works; the last error if none does (a malformed `host_port`,
+    /// a name that does not resolve, `no_addresses`). Cancel-safe: cancelled during the
+    /// lookup, the socket is left as it was.
+    [[nodiscard]] task<io::result<void>> connect(std::string host_port);
 
     /// Sends `buf` as one datagram to the connected peer; the bytes sent (all of them).
     /// `destination_address_required` if not connected; `connection_refused` may report an

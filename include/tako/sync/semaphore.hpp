@@ -66,6 +66,7 @@
 #include <optional>
 #include <utility>
 
+#include "tako/detail/deferred_step.hpp"
 #include "tako/detail/spin_lock.hpp"
 #include "tako/detail/wait_list.hpp"
 
@@ -266,15 +267,23 @@ public:
             if (s != wait_state::idle && s != wait_state::done) {
                 leave();
             }
+            retry_.destroy();
         }
 
         /// Completes at once (lock-free) if the permits are free and nobody waits, or if
-        /// the semaphore is closed (budget permitting).
-        bool await_ready() noexcept { return try_fast() && detail::consume_budget(); }
-        /// Takes what is free and, if that is not enough, joins the queue.
+        /// the semaphore is closed. The cooperative budget is checked *before* anything is
+        /// taken: a task whose budget is spent yields first and acquires when it runs
+        /// again, so it never sits in the run queue holding permits (that would turn an
+        /// uncontended lock into a convoy: every other task would queue behind it).
+        bool await_ready() noexcept {
+            return detail::has_budget() && try_fast() && detail::consume_budget();
+        }
+        /// Takes what is free and, if that is not enough, joins the queue; with the budget
+        /// spent, yields first (see `await_ready`).
         bool await_suspend(std::coroutine_handle<> h) noexcept;
         /// The permits, or `acquire_error::closed`.
         std::expected<semaphore_permit, acquire_error> await_resume() noexcept {
+            retry_.destroy();
             const wait_state s = state();
             set_state(wait_state::done);
             if (s == wait_state::granted) {
@@ -301,6 +310,13 @@ public:
         bool take_locked() noexcept;
         /// The destructor's slow path, under the lock.
         void leave() noexcept;
+        /// Takes what is free or joins the queue, for a task that suspends at `h`; false
+        /// when the permits were taken (or the semaphore closed) without waiting.
+        bool take_or_queue(std::coroutine_handle<> h) noexcept;
+        /// The step that runs when a task that yielded before acquiring runs again.
+        struct after_yield;
+        static detail::deferred_step acquire_after_yield(acquire_awaiter* self,
+                                                         std::coroutine_handle<> h);
 
         detail::wait_node& node() noexcept { return *this; }
         static acquire_awaiter& of(detail::wait_node* n) noexcept {
@@ -316,6 +332,9 @@ public:
         /// awaiting code, which acts alone on idle/done. A blocking waiter waits on it.
         std::atomic<wait_state> state_{wait_state::idle};
         bool blocking_ = false; ///< a thread blocked in `blocking_acquire_many`, not a task
+        /// The acquire step scheduled when the task yielded with its budget spent;
+        /// destroyed when the result is handed over or the awaiter is destroyed.
+        detail::deferred_step retry_;
     };
 
     /// Awaiter of `acquire_owned` / `acquire_many_owned`; keeps the semaphore alive.

@@ -64,6 +64,7 @@
 
 #include "tako/detail/frame_allocator.hpp"
 #include "tako/detail/spin_lock.hpp"
+#include "tako/detail/closed_awaiter.hpp"
 #include "tako/detail/wait_list.hpp"
 
 namespace tako::sync::watch {
@@ -116,6 +117,10 @@ struct shared {
     tako::detail::spin_lock lock;
     tako::detail::wait_list waiters;        ///< changed() / wait_for awaiters
     tako::detail::wait_list closed_waiters; ///< sender::closed() awaiters
+
+    /// For `sender::closed()` (`tako::detail::closed_awaiter`).
+    auto& closed_lock() noexcept { return lock; }
+    bool has_receivers_locked() const noexcept { return rx_count.load(std::memory_order_relaxed) != 0; }
     std::atomic<std::size_t> rx_count{1};   ///< changed under `lock`; read anywhere
     std::atomic<std::size_t> tx_count{1};
 
@@ -335,49 +340,13 @@ public:
     /// True if both senders belong to the same channel.
     [[nodiscard]] bool same_channel(const sender& o) const noexcept { return s_ == o.s_; }
 
-    class closed_awaiter;
+    /// What `closed()` returns: one wait, parked on the channel's closed-waiter list.
+    using closed_awaiter = tako::detail::closed_awaiter<detail::shared<T>>;
     /// Completes when the channel has no receiver (at once if it has none now). If a new
     /// receiver subscribes between the last one's destruction and the waiting task's
     /// resumption, it completes all the same. Cancel-safe: it takes nothing.
     [[nodiscard]] closed_awaiter closed() const noexcept { return closed_awaiter(*s_); }
 
-    /// What `closed()` returns: one wait, parked on the channel's closed-waiter list.
-    class closed_awaiter : private tako::detail::wait_node {
-    public:
-        explicit closed_awaiter(detail::shared<T>& s) noexcept : s_(&s) {}
-        /// Only an awaiter that is not being awaited may be moved (e.g. into `select`).
-        closed_awaiter(closed_awaiter&& o) noexcept : s_(o.s_) {}
-        closed_awaiter(const closed_awaiter&) = delete;
-        closed_awaiter& operator=(const closed_awaiter&) = delete;
-        /// Unlinks from the channel if the awaiting task is cancelled while parked.
-        ~closed_awaiter() {
-            if (linked_) {
-                std::lock_guard guard(s_->lock);
-                if (is_linked()) {
-                    unlink();
-                }
-            }
-        }
-        bool await_ready() const noexcept { return false; }
-        // Resumed by the scheduler once the last receiver's destruction fired our node.
-        bool await_suspend(std::coroutine_handle<> h) noexcept {
-            {
-                std::lock_guard guard(s_->lock);
-                if (s_->rx_count.load(std::memory_order_relaxed) != 0) {
-                    arm(h);
-                    s_->closed_waiters.push_back(*this);
-                    linked_ = true;
-                    return true;
-                }
-            }
-            return tako::detail::complete_or_yield(h);
-        }
-        void await_resume() noexcept { linked_ = false; }
-
-    private:
-        detail::shared<T>* s_;
-        bool linked_ = false; ///< may be linked: the destructor must look, under the lock
-    };
 
 private:
     template <class U>
