@@ -15,7 +15,7 @@
 //
 // Workloads: spawn_many, chained_spawn, yield_many, ping_pong, ping_pong_pairs, mpsc,
 // mutex_contended, broadcast_fanout, timer_churn, timer_churn_parallel, timers, timers_100k,
-// idle, idle_pending. Anything else exits with status 2.
+// idle, idle_pending, fs_small_reads, fs_read_whole. Anything else exits with status 2.
 
 #include <unistd.h>
 
@@ -24,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include <tako/fs.hpp>
 #include <tako/sync/broadcast.hpp>
 #include <tako/sync/mpsc.hpp>
 #include <tako/sync/mutex.hpp>
@@ -490,6 +492,82 @@ double broadcast_fanout(tako::runtime& rt, std::size_t receivers, std::size_t ms
     return since(t0);
 }
 
+// ---- 10. fs: a 64 MiB file in $TMPDIR (or /tmp), written once per process ----
+// As tokio_bench.rs: the file is written with plain blocking calls before any timing; the
+// timed part opens it and does 1,000 sequential 4 KiB read_exact calls through the async
+// file (fs_small_reads), or reads it whole with the one-call helper (fs_read_whole).
+
+std::string fs_bench_file() {
+    const char* dir = std::getenv("TMPDIR");
+    std::string p = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/tako-bench-fs-" +
+                    std::to_string(::getpid()) + ".bin";
+    if (::access(p.c_str(), F_OK) != 0) {
+        std::vector<unsigned char> chunk(1 << 20);
+        for (std::size_t i = 0; i < chunk.size(); ++i) {
+            chunk[i] = static_cast<unsigned char>(i * 7);
+        }
+        std::FILE* f = std::fopen(p.c_str(), "wb");
+        for (int i = 0; f != nullptr && i < 64; ++i) {
+            if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) {
+                std::fclose(f);
+                f = nullptr;
+            }
+        }
+        if (f == nullptr || std::fclose(f) != 0) {
+            std::fprintf(stderr, "fs: cannot write %s\n", p.c_str());
+            std::abort();
+        }
+    }
+    return p;
+}
+
+tako::task<> fs_small_reads_task(std::string path, std::size_t reads) {
+    auto f = co_await tako::fs::file::open(path);
+    if (!f) {
+        std::fprintf(stderr, "fs_small_reads: %s\n", f.error().message().c_str());
+        std::abort();
+    }
+    std::vector<std::byte> buf(4096);
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < reads; ++i) {
+        if (!co_await f->read_exact(buf)) {
+            std::fprintf(stderr, "fs_small_reads: read failed\n");
+            std::abort();
+        }
+        sum += static_cast<std::uint64_t>(buf[17]);
+    }
+    const volatile std::uint64_t keep = sum;
+    (void)keep;
+    notify_done();
+}
+
+double fs_small_reads(tako::runtime& rt, std::size_t reads) {
+    const std::string path = fs_bench_file();
+    arm(1);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(fs_small_reads_task(path, reads)));
+    wait_done();
+    return since(t0);
+}
+
+tako::task<> fs_read_whole_task(std::string path) {
+    auto v = co_await tako::fs::read(path);
+    if (!v || v->size() != (64u << 20)) {
+        std::fprintf(stderr, "fs_read_whole: read failed\n");
+        std::abort();
+    }
+    notify_done();
+}
+
+double fs_read_whole(tako::runtime& rt) {
+    const std::string path = fs_bench_file();
+    arm(1);
+    const auto t0 = clock_type::now();
+    detach(rt.spawn(fs_read_whole_task(path)));
+    wait_done();
+    return since(t0);
+}
+
 // ---- 7. idle memory: 100,000 tasks parked on a oneshot receive, or on nothing ----
 
 std::atomic<std::size_t> started{0};
@@ -632,6 +710,15 @@ int run(const std::string& w, int reps) {
         const std::size_t receivers = 100, msgs = 10'000;
         const double t = median_of(reps, [&] { return broadcast_fanout(rt, receivers, msgs); });
         out(W, "deliveries_per_s", static_cast<double>(receivers * msgs) / t);
+    } else if (w == "fs_small_reads") {
+        const std::size_t reads = 1000;
+        const double t = median_of(reps, [&] { return fs_small_reads(rt, reads); });
+        out(W, "reads_per_s", static_cast<double>(reads) / t);
+        ::unlink(fs_bench_file().c_str());
+    } else if (w == "fs_read_whole") {
+        const double t = median_of(reps, [&] { return fs_read_whole(rt); });
+        out(W, "MB_per_s", 64.0 * 1.048576 / t);
+        ::unlink(fs_bench_file().c_str());
     } else if (w == "idle" || w == "idle_pending") {
         const double b = idle(rt, 100'000, w == "idle_pending", idle_senders);
         out(W, "rss_bytes_per_task", b);

@@ -6,11 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -89,6 +93,35 @@ private:
     life* life_;
     int value_;
 };
+
+/// A fresh directory under $TMPDIR (or /tmp), named after `what`, removed with everything
+/// in it.
+struct temp_dir {
+    std::string path;
+    explicit temp_dir(std::string_view what = "tmp") {
+        const char* base = std::getenv("TMPDIR");
+        std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                              "/tako-" + std::string(what) + "-XXXXXX";
+        path = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+        EXPECT_FALSE(path.empty());
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    [[nodiscard]] std::string operator/(std::string_view name) const {
+        return path + "/" + std::string(name);
+    }
+};
+
+/// True if `r` (an expected) failed with an error equal to `e` (compared as a condition,
+/// so errno codes of the system category match `std::errc` values).
+template <class R, class E>
+bool fails_with(const R& r, E e) {
+    return !r.has_value() && r.error() == e;
+}
 
 /// A point in time after which a bounded wait gives up.
 class deadline {

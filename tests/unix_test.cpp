@@ -17,32 +17,19 @@
 #include <string_view>
 
 using namespace std::chrono_literals;
-using tako_test::bytes_of;
-using tako_test::read_all;
-using tako_test::text_of;
 using tako::net::unix_address;
 using tako::net::unix_datagram;
 using tako::net::unix_listener;
 using tako::net::unix_stream;
+using tako_test::bytes_of;
+using tako_test::read_all;
+using tako_test::text_of;
 
 namespace {
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/tako-unix-XXXXXX";
-        path = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-        EXPECT_FALSE(path.empty());
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    [[nodiscard]] std::string operator/(std::string_view name) const {
-        return path + "/" + std::string(name);
-    }
+/// A fresh directory for this file's socket paths.
+struct temp_dir : tako_test::temp_dir {
+    temp_dir() : tako_test::temp_dir("unix") {}
 };
 
 /// An abstract name no other test run uses.

@@ -4,6 +4,7 @@
 
 #include "tako/blocking.hpp"
 #include "tako/codec.hpp"
+#include "tako/fs.hpp"
 #include "tako/io.hpp"
 #include "tako/io/async_fd.hpp"
 #include "tako/io/ready.hpp"
