@@ -1,4 +1,4 @@
-// An HTTP/1.1 server on tako: `http_server [ADDR]` (default 127.0.0.1:8080; port 0 lets the
+// An HTTP/1.1 server on tako: `http_server [ADDR [ROOT]]` (default 127.0.0.1:8080; port 0 lets the
 // kernel choose) prints "listening on ADDR" once bound and serves until it is killed.
 // Env WORKERS sets the runtime's worker threads (default: one per CPU).
 //
@@ -6,7 +6,7 @@
 //   GET|HEAD /        "Hello, World!" (13 bytes, text/plain)
 //   POST /echo        the request body, back
 //   GET /chunked      a body streamed in chunks, one write per chunk
-//   GET|HEAD /static/ files, through tako::fs: not built yet (501, see serve_static)
+//   GET|HEAD /static/ files under ROOT (the second argument, default "."), through tako::fs
 //   anything else     404, or 405 with Allow for a known path and another method
 //
 // Protocol: persistent connections (HTTP/1.1 by default, HTTP/1.0 with
@@ -394,20 +394,88 @@ tako::task<bool> session::stream_chunked(bool http_1_1, http::connection conn) {
     co_return true; // the last piece is in out_: run() writes it with what follows
 }
 
-/// GET /static/<path>: files under a document root, read through tako::fs.
-///
-/// Not built yet: tako::fs (async files) is being written. This is the place for it: map
-/// `path` (without "/static/") to a file under the root, refuse ".." and absolute
-/// components, answer 404 for a missing file, and stream the file in pieces (open, read
-/// chunk, write, as stream_chunked does) with its Content-Length. Returns false when the
-/// connection must end. Until then the route answers 501.
+/// The document root of /static/ (the second argument; default: the working directory).
+std::string static_root = ".";
+
+/// A Content-Type from a file name's extension.
+std::string_view content_type_of(std::string_view name) {
+    const auto dot = name.rfind('.');
+    const std::string_view ext = dot == std::string_view::npos ? "" : name.substr(dot + 1);
+    if (ext == "html" || ext == "htm") return "text/html; charset=utf-8";
+    if (ext == "txt") return "text/plain; charset=utf-8";
+    if (ext == "css") return "text/css";
+    if (ext == "js") return "text/javascript";
+    if (ext == "json") return "application/json";
+    if (ext == "png") return "image/png";
+    if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
+    if (ext == "svg") return "image/svg+xml";
+    return "application/octet-stream";
+}
+
+/// The path under the root that `/static/<rest>` names, or nullopt if `rest` tries to leave
+/// the root (a ".." component), is empty, or holds a byte no file name here has.
+std::optional<std::string> static_file_path(std::string_view rest) {
+    if (rest.empty() || rest.find_first_of(std::string_view("\0%\\", 3)) != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::size_t i = 0;
+    while (i <= rest.size()) {
+        const auto slash = std::min(rest.find('/', i), rest.size());
+        if (rest.substr(i, slash - i) == "..") {
+            return std::nullopt;
+        }
+        i = slash + 1;
+    }
+    return static_root + "/" + std::string(rest);
+}
+
+/// GET|HEAD /static/<path>: a file under the document root, read through tako::fs and
+/// written in 64 KiB pieces with its Content-Length. 404 for a missing file or anything
+/// but a regular file, 403 for one we may not read, 400 for a path that leaves the root.
+/// Returns false when the connection must end.
 tako::task<bool> session::serve_static(std::string path, bool head_only, http::connection conn) {
-    (void)path;
-    constexpr std::string_view text = "static files need tako::fs (not built yet)\n";
+    const auto file_path = static_file_path(std::string_view(path).substr(8)); // "/static/"
+    if (!file_path) {
+        http::append_response(out_, 400, "text/plain", "bad static path\n", conn);
+        co_return true;
+    }
+    auto file = co_await tako::fs::file::open(*file_path);
+    std::optional<tako::fs::file_metadata> meta;
+    if (file) {
+        auto m = co_await file->metadata();
+        if (m) {
+            meta = *m;
+        }
+    }
+    if (!file || !meta || meta->type() != std::filesystem::file_type::regular) {
+        const bool denied = !file && file.error() == std::errc::permission_denied;
+        const int status = denied ? 403 : 404;
+        http::append_response(out_, status, "text/plain",
+                              denied ? "forbidden\n" : "not found\n", conn);
+        co_return true;
+    }
+    const std::uint64_t size = meta->len();
+    http::append_head(out_, {200, content_type_of(path), size, conn});
     if (head_only) {
-        http::append_head(out_, {501, "text/plain", text.size(), conn});
-    } else {
-        http::append_response(out_, 501, "text/plain", text, conn);
+        co_return true;
+    }
+    const bool flushed = co_await flush();
+    if (!flushed) {
+        co_return false;
+    }
+    std::vector<std::byte> piece(64 * 1024);
+    std::uint64_t left = size;
+    while (left > 0) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, piece.size()));
+        auto n = co_await file->read(std::span(piece).first(want));
+        if (!n || *n == 0) {
+            co_return false; // the file shrank or failed: the promised length cannot be kept
+        }
+        auto written = co_await socket_.write_all(std::span(piece).first(*n));
+        if (!written) {
+            co_return false;
+        }
+        left -= *n;
     }
     co_return true;
 }
@@ -439,6 +507,9 @@ tako::task<> serve(tako::net::tcp_stream socket) {
 
 tako::task<int> async_main(int argc, char** argv) {
     std::string addr = argc > 1 ? argv[1] : "127.0.0.1:8080";
+    if (argc > 2) {
+        static_root = argv[2];
+    }
     auto listener = co_await tako::net::tcp_listener::bind(addr);
     if (!listener) {
         std::fprintf(stderr, "http_server: cannot listen on %s: %s\n", addr.c_str(),

@@ -7,7 +7,12 @@
 set -euo pipefail
 server_bin=$1
 source "$(dirname "$0")/lib.sh"
-start_server
+# The /static/ document root is the server's working directory.
+mkdir -p "$work/www/sub"
+printf 'hello from a file\n' >"$work/www/hello.txt"
+head -c $((5 << 20)) /dev/urandom >"$work/www/sub/big.bin"
+: >"$work/www/empty.txt"
+start_server "cd '$work/www'"
 url=http://$addr
 c() { curl -sS --max-time 20 "$@"; }
 # Sends raw bytes (stdin) and prints everything the server sends until it closes.
@@ -60,12 +65,28 @@ cmp -s "$work/raw4" "$work/raw4.want" || fail "chunk framing: $(od -c "$work/raw
 [ "$(c -0 -D "$work/h4b" "$url/chunked")" = "$expected" ] || fail "HTTP/1.0 streamed body"
 ! tr -d '\r' <"$work/h4b" | grep -qi 'Transfer-Encoding' || fail "chunked to HTTP/1.0"
 
-step "5. routes: 404, 405 with Allow, the static route's placeholder"
+step "5. routes: 404, 405 with Allow, static files"
 [ "$(c -o /dev/null -w '%{http_code}' "$url/missing")" = 404 ] || fail "404"
 got=$(c -X DELETE -D - -o /dev/null "$url/echo" | tr -d '\r')
 grep -qx 'HTTP/1.1 405 Method Not Allowed' <<<"$got" || fail "405: $got"
 grep -qx 'Allow: POST' <<<"$got" || fail "405 Allow: $got"
-[ "$(c -o /dev/null -w '%{http_code}' "$url/static/x.txt")" = 501 ] || fail "static"
+[ "$(c "$url/static/hello.txt")" = "hello from a file" ] || fail "static small file"
+got=$(c -I "$url/static/hello.txt" | tr -d '\r')
+grep -qx 'Content-Length: 18' <<<"$got" || fail "static HEAD length: $got"
+grep -qx 'Content-Type: text/plain; charset=utf-8' <<<"$got" || fail "static type: $got"
+c -o "$work/big.back" "$url/static/sub/big.bin"
+cmp -s "$work/www/sub/big.bin" "$work/big.back" || fail "static 5 MiB file differs"
+[ "$(c -o /dev/null -w '%{http_code} %{size_download}' "$url/static/empty.txt")" = "200 0" ] ||
+    fail "static empty file"
+# Keep-alive across a file and the hello route on one connection.
+[ "$(c -o /dev/null -o /dev/null -w '%{num_connects} ' "$url/static/hello.txt" "$url/")" = "1 0 " ] ||
+    fail "static keep-alive"
+[ "$(c -o /dev/null -w '%{http_code}' "$url/static/missing.txt")" = 404 ] || fail "static 404"
+[ "$(c -o /dev/null -w '%{http_code}' "$url/static/sub")" = 404 ] || fail "static directory"
+[ "$(c --path-as-is -o /dev/null -w '%{http_code}' "$url/static/../hello.txt")" = 400 ] ||
+    fail "static .. escapes"
+[ "$(c --path-as-is -o /dev/null -w '%{http_code}' "$url/static/sub/../../x")" = 400 ] ||
+    fail "static nested .."
 
 step "6. malformed requests: one answer, then the server closes"
 bad() { # $1: expected status, $2: printf format of the request
