@@ -14,10 +14,13 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "$(date +%s.%N | cut -c1-14) $*"; }
 
-# Starts the server (extra shell setup in $1, e.g. a ulimit); sets $addr and $port.
+# Starts the server (extra shell setup in $1, e.g. a ulimit; the server's arguments after
+# it, default 127.0.0.1:0); sets $server_pid, $addr and $port.
 start_server() {
     local setup=${1:-} out=$work/server.$RANDOM
-    bash -c "${setup:-true}; exec \"$server_bin\" 127.0.0.1:0" >"$out" 2>&1 &
+    shift || true
+    [ $# -gt 0 ] || set -- 127.0.0.1:0
+    bash -c "${setup:-true}; exec \"\$0\" \"\$@\"" "$server_bin" "$@" >"$out" 2>&1 &
     pids+=($!)
     server_pid=$!
     for _ in $(seq 100); do

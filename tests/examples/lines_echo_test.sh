@@ -6,25 +6,10 @@
 # Usage: lines_echo_test.sh LINES_ECHO
 set -euo pipefail
 server_bin=$1
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 # A maximum line length of 64 bytes.
-"$server_bin" 0 64 >"$work/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    grep -q "listening on" "$work/server.out" 2>/dev/null && break
-    sleep 0.05
-done
-addr=$(sed -n 's/^listening on //p' "$work/server.out")
-[ -n "$addr" ] || fail "server did not start: $(cat "$work/server.out")"
-port=${addr##*:}
+start_server "" 0 64
 talk() { timeout 20 nc -N 127.0.0.1 "$port"; }
 
 # 1. Round trips, "\n" and "\r\n" endings, an empty line.
@@ -33,12 +18,12 @@ want=$(printf 'HELLO TAKO\nSECOND LINE\n\nLAST')
 [ "$got" = "$want" ] || fail "round trip: got '$got'"
 
 # 2. 100 clients at once, each with its own three lines.
-pids=()
+clients=()
 for i in $(seq 100); do
     (printf 'client %s a\nclient %s b\nclient %s c\n' "$i" "$i" "$i" | talk >"$work/many.$i") &
-    pids+=($!)
+    clients+=($!)
 done
-for p in "${pids[@]}"; do wait "$p" || true; done
+wait_all
 for i in $(seq 100); do
     want=$(printf 'CLIENT %s A\nCLIENT %s B\nCLIENT %s C' "$i" "$i" "$i")
     [ "$(cat "$work/many.$i")" = "$want" ] || fail "client $i got '$(cat "$work/many.$i")'"

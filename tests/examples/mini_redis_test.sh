@@ -5,40 +5,15 @@
 # Usage: mini_redis_test.sh MINI_REDIS_SERVER
 set -euo pipefail
 server_bin=$1
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "$(date +%s.%N | cut -c1-14) $*"; }
 expect() { # expect WHAT GOT WANT
     [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
-# Starts the server on a free port; sets $port and $server_pid.
-start_server() {
-    local out=$work/server.$RANDOM
-    "$server_bin" --port 0 "$@" >"$out" 2>&1 &
-    server_pid=$!
-    pids+=($server_pid)
-    for _ in $(seq 100); do
-        grep -q "listening on" "$out" 2>/dev/null && break
-        sleep 0.05
-    done
-    local addr
-    addr=$(sed -n 's/^listening on //p' "$out")
-    [ -n "$addr" ] || fail "server did not start: $(cat "$out")"
-    port=${addr##*:}
-}
-
 cli() { timeout 10 redis-cli -p "$port" "$@"; }
-alive() { kill -0 "$server_pid" 2>/dev/null || fail "server died"; }
 
-start_server
+start_server "" --port 0
 
 step "1. PING, SET, GET"
 expect "PING" "$(cli PING)" "PONG"
@@ -154,7 +129,7 @@ alive
 
 step "8. the connection limit holds clients back"
 kill "$server_pid"
-start_server --max-connections 3
+start_server "" --port 0 --max-connections 3
 idle=()
 for i in 1 2 3; do # three clients that were served once and then stay connected
     ( (printf 'PING\r\n'; sleep 30) | nc 127.0.0.1 "$port" >"$work/idle.$i" 2>&1) &
@@ -177,7 +152,7 @@ for p in "${idle[@]}"; do pkill -P "$p" nc 2>/dev/null || true; kill "$p" 2>/dev
 kill "$server_pid"
 
 step "9. redis-benchmark"
-start_server
+start_server "" --port 0
 timeout 120 redis-benchmark -p "$port" -q -t set,get,ping -n 20000 -c 50 2>&1 | tr '\r' '\n' |
     grep "requests per second" >"$work/bench"
 for t in PING_INLINE PING_MBULK SET GET; do
@@ -191,7 +166,7 @@ step "10. graceful shutdown on SIGTERM and SIGINT"
 for sig in TERM INT; do
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
-    start_server
+    start_server "" --port 0
     cli SET before-shutdown yes >/dev/null
     # A subscriber and an idle client are connected when the signal comes.
     timeout 20 redis-cli -p "$port" SUBSCRIBE news >"$work/sub.$sig" 2>&1 &
