@@ -743,6 +743,48 @@ TAKO_TEST_MT(mutex, mutual_exclusion_across_workers) {
     EXPECT_EQ(**g, 40'000);
 }
 
+// The budget-first acquire under a multi_thread runtime, raced against losing selects
+// (a lock awaiter destroyed after a grant may have fired its wake: a stale wake for the
+// task's next wait) and against aborts that land during the budget yield: the lock is
+// never held twice, every increment made is counted, and nothing stays locked.
+TAKO_TEST_MT(mutex, budget_yields_race_losing_selects_and_aborts) {
+    tako::sync::mutex<long> m(0);
+    std::atomic<long> made{0};
+    std::vector<tako::join_handle<void>> hs;
+    for (int t = 0; t < 6; ++t) {
+        hs.push_back(tako::spawn(
+            [](tako::sync::mutex<long>* mx, std::atomic<long>* made, int t) -> tako::task<> {
+                for (int i = 0; i < 5'000; ++i) {
+                    if ((i + t) % 7 == 0) {
+                        // May lose to the yield: the lock awaiter is destroyed, granted or not.
+                        auto r = co_await tako::select(mx->lock(), tako::yield_now());
+                        if (r.index() == 0) {
+                            auto& g = std::get<0>(r);
+                            *g += 1;
+                            made->fetch_add(1);
+                        }
+                        continue;
+                    }
+                    auto g = co_await mx->lock();
+                    const long v = *g; // racy without the lock
+                    *g = v + 1;
+                    made->fetch_add(1);
+                }
+            },
+            &m, &made, t));
+    }
+    for (int k = 0; k < 3; ++k) { // abort half of them part way, wherever they are
+        co_await tako::yield_now();
+        hs[static_cast<std::size_t>(2 * k)].abort();
+    }
+    for (auto& h : hs) {
+        (void)co_await h;
+    }
+    auto g = m.try_lock();
+    TAKO_CO_ASSERT(g.has_value());
+    EXPECT_EQ(**g, made.load());
+}
+
 TAKO_TEST(mutex, try_lock_and_guard_moves) {
     tako::sync::mutex<std::string> m("a");
     {
