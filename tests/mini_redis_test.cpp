@@ -4,6 +4,7 @@
 #include "blocking_client.hpp"
 #include "client.hpp"
 #include "frame.hpp"
+#include "resp_codec.hpp"
 #include "server.hpp"
 
 #include <tako/net/tcp_listener.hpp>
@@ -111,6 +112,63 @@ TEST(resp, limits_bound_what_a_frame_may_claim) {
     // A huge claimed count reserves only what the bytes present could hold.
     auto r = parse_frame("*1000000\r\n:1\r\n");
     EXPECT_EQ(r.state, status::incomplete);
+}
+
+namespace {
+
+/// What a `resp_codec` makes of `bytes` delivered in two reads, split at `at`: the frames
+/// it decoded (re-encoded), then "error" if it refused the input.
+std::string decode_split(const mini_redis::parse_limits& limits, std::string_view bytes,
+                         std::size_t at) {
+    mini_redis::resp_codec codec(limits);
+    tako::codec::bytes_buffer buf;
+    std::string seen;
+    for (const auto part : {bytes.substr(0, at), bytes.substr(at)}) {
+        buf.append(part);
+        for (;;) {
+            auto r = codec.decode(buf);
+            if (!r) {
+                return seen + "error";
+            }
+            if (!*r) {
+                break;
+            }
+            mini_redis::encode_frame(**r, seen);
+        }
+    }
+    return seen;
+}
+
+} // namespace
+
+// Found by fuzz_resp_codec: the line and frame limits were checked only on a frame still
+// waiting for bytes, so a long line refused when its CRLF arrived late was accepted when it
+// came in one read.
+TEST(resp, limits_give_the_same_verdict_however_the_bytes_arrive) {
+    mini_redis::parse_limits limits;
+    limits.max_inline = 16;
+    limits.max_bulk = 30;
+    limits.max_frame = 40;
+    const std::string bulk30 = "$30\r\n" + std::string(30, 'b') + "\r\n";
+    struct case_t {
+        std::string bytes;
+        bool refused;
+    };
+    for (const auto& c : {case_t{std::string(17, 'x') + "\r\n", true},
+                          case_t{std::string(16, 'x') + "\r\nPING\r\n", false},
+                          case_t{"+" + std::string(17, 's') + "\r\n", true},
+                          case_t{bulk30, false},
+                          case_t{"*2\r\n" + bulk30 + bulk30, true},
+                          case_t{std::string(60, '\r') + "PING\r\n", true},
+                          case_t{"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+                                 "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nPING\r\n",
+                                 false}}) {
+        const std::string whole = decode_split(limits, c.bytes, c.bytes.size());
+        EXPECT_EQ(whole.ends_with("error"), c.refused) << c.bytes;
+        for (std::size_t at = 0; at < c.bytes.size(); ++at) {
+            EXPECT_EQ(decode_split(limits, c.bytes, at), whole) << c.bytes << " split at " << at;
+        }
+    }
 }
 
 namespace {

@@ -27,13 +27,19 @@ struct reader {
 
     /// The bytes up to the next CRLF (not included); the cursor moves past the CRLF.
     bool line(std::string_view& out) {
+        // A line cannot be longer than an inline command may be. The limit is on the line
+        // itself, whether its CRLF has arrived or not (a trailing '\r' may be the start of
+        // the CRLF), so splitting the input differently never changes the verdict.
         const auto end = in.find("\r\n", pos);
         if (end == std::string_view::npos) {
-            // A line cannot be longer than an inline command may be.
-            if (in.size() - pos > limits.max_inline) {
+            const std::size_t at_least = in.size() - pos - (in.ends_with('\r') ? 1 : 0);
+            if (at_least > limits.max_inline) {
                 return fail(status::invalid, "line too long");
             }
             return fail(status::incomplete);
+        }
+        if (end - pos > limits.max_inline) {
+            return fail(status::invalid, "line too long");
         }
         out = in.substr(pos, end - pos);
         pos = end + 2;
@@ -187,18 +193,27 @@ parse_result parse_frame(std::string_view in, const parse_limits& limits) {
     }
     if (r.pos == in.size()) {
         result.state = status::incomplete;
+        result.consumed = r.pos;
         return result;
     }
+    // The frame's own bytes, complete or not, count against max_frame: the same frame is
+    // refused however its bytes arrive.
+    const std::size_t start = r.pos;
     const bool ok = is_type_byte(in[r.pos]) ? r.value(result.value, 0)
                                             : r.inline_command(result.value);
+    const std::size_t frame_bytes = (ok ? r.pos : in.size()) - start;
+    if (frame_bytes > limits.max_frame && (ok || r.state == status::incomplete)) {
+        result.state = status::invalid;
+        result.error = "frame too large";
+        result.value = {};
+        return result;
+    }
     if (!ok) {
         result.state = r.state;
         result.error = std::move(r.error);
         result.value = {};
-        if (result.state == status::incomplete && in.size() > limits.max_frame) {
-            result.state = status::invalid;
-            result.error = "frame too large";
-        }
+        // Blank lines before an incomplete frame may go: they are not part of it.
+        result.consumed = r.state == status::incomplete ? start : 0;
         return result;
     }
     result.state = status::complete;

@@ -37,7 +37,8 @@ struct frame {
 struct parse_result {
     enum class status : unsigned char {
         complete,   ///< `value` holds a frame made of the first `consumed` bytes
-        incomplete, ///< the input is a valid prefix of a frame: read more bytes
+        incomplete, ///< the input is a valid prefix of a frame: read more bytes (the first
+                    ///< `consumed` bytes, blank lines before it, may be dropped)
         invalid,    ///< not RESP: `error` says why (the connection should be closed)
     };
     status state = status::incomplete;

@@ -34,6 +34,7 @@ public:
             error_ = std::move(parsed.error);
             return std::unexpected(std::make_error_code(std::errc::protocol_error));
         case parse_result::status::incomplete:
+            buf.consume(parsed.consumed); // blank lines before the frame
             break;
         }
         return std::optional<frame>();

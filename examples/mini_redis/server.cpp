@@ -373,7 +373,11 @@ tako::task<void> serve(tako::net::tcp_listener listener, tako::cancellation_toke
                        server_options options) {
     auto database = std::make_shared<db>();
     tako::task_tracker tracker;
-    tracker.spawn([](std::shared_ptr<db> d) { return d->purge_expired_keys(); }, database)
+    // A coroutine lambda, so that its parameter (and the db) lives in the task's frame for
+    // as long as the purge task runs; a plain lambda returning the task would drop it.
+    tracker
+        .spawn([](std::shared_ptr<db> d) -> tako::task<void> { co_await d->purge_expired_keys(); },
+               database)
         .detach();
     auto limit = std::make_shared<tako::sync::semaphore>(options.max_connections);
     auto backoff = std::chrono::milliseconds(1);
