@@ -11,6 +11,10 @@
 // client that stops reading falls behind, the ring overwrites what it has not read, and
 // when it reads again it is told "* you missed N messages" and continues with the oldest
 // message still retained. A slow client costs the others nothing.
+//
+// Lines are read through `tako::codec::lines_codec` with a maximum length, so a client that
+// sends an endless line costs at most `max_line` bytes: its line is dropped (it is told so)
+// and the next one is read normally.
 
 #include <tako/tako.hpp>
 
@@ -38,6 +42,8 @@ constexpr std::size_t history = 1024;
 /// Kernel buffering for a client that stops reading (SO_SNDBUF; the kernel doubles it).
 /// Without it the send buffer grows to megabytes before the session ever waits.
 constexpr int send_buffer_bytes = 32 * 1024;
+/// The longest line a client may send, in bytes; a longer one is dropped.
+constexpr std::size_t max_line = 4096;
 
 void announce(const broadcast::sender<chat_message>& tx, std::uint64_t from, std::string text) {
     // A send with no receiver fails and hands the message back: nobody to tell.
@@ -54,18 +60,19 @@ tako::task<> session(tako::net::tcp_stream socket, std::uint64_t id,
                      broadcast::sender<chat_message> tx) {
     (void)::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &send_buffer_bytes,
                        sizeof send_buffer_bytes);
-    // Reads go through a buffered line reader over a read half that borrows `socket`;
+    // Reads go through a bounded line decoder over a read half that borrows `socket`;
     // writes go to `socket` itself. They never overlap: the loop below writes only after
     // `select` has finished (and cancelled) the read.
-    auto lines = tako::io::lines(tako::io::buf_reader(tako::net::tcp_read_half(socket)));
+    tako::codec::framed_read lines{tako::net::tcp_read_half(socket),
+                                   tako::codec::lines_codec(max_line)};
 
     const auto asked = co_await socket.write_all("enter your name:\n");
     if (!asked) {
         co_return;
     }
-    auto first = co_await lines.next_line();
+    auto first = co_await lines.next();
     if (!first || !*first) {
-        co_return; // gone before saying who it is
+        co_return; // gone, or a name longer than a line may be
     }
     std::string name = trimmed(std::move(**first));
     if (name.empty()) {
@@ -82,28 +89,35 @@ tako::task<> session(tako::net::tcp_stream socket, std::uint64_t id,
     }
     for (;;) {
         // Both are cancel-safe: the loser takes nothing (a partial line stays in `lines`).
-        auto event = co_await tako::select(lines.next_line(), rx.recv());
-        if (event.index() == 0) {
-            auto& line = std::get<0>(event);
-            if (!line || !*line) {
-                break; // a read error, or the client closed
-            }
-            announce(tx, id, name + ": " + **line + "\n");
-            continue;
-        }
-        auto& received = std::get<1>(event);
+        auto event = co_await tako::select(lines.next(), rx.recv());
         std::string notice;
         std::string_view out;
-        if (received) {
-            if (received->from == id) {
-                continue; // our own line
+        if (event.index() == 0) {
+            auto& line = std::get<0>(event);
+            if (line && *line) {
+                announce(tx, id, name + ": " + **line + "\n");
+                continue;
             }
-            out = *received->text;
-        } else if (received.error().is_lagged()) {
-            notice = "* you missed " + std::to_string(received.error().skipped()) + " messages\n";
+            if (line || line.error() != tako::codec::errc::max_length_exceeded) {
+                break; // the client closed, or a read error
+            }
+            // The codec skips the rest of the long line; the next one is read normally.
+            notice = "* line dropped: longer than " + std::to_string(max_line) + " bytes\n";
             out = notice;
         } else {
-            break; // closed: cannot happen while this session holds a sender
+            auto& received = std::get<1>(event);
+            if (received) {
+                if (received->from == id) {
+                    continue; // our own line
+                }
+                out = *received->text;
+            } else if (received.error().is_lagged()) {
+                notice =
+                    "* you missed " + std::to_string(received.error().skipped()) + " messages\n";
+                out = notice;
+            } else {
+                break; // closed: cannot happen while this session holds a sender
+            }
         }
         const auto written = co_await socket.write_all(out);
         if (!written) {

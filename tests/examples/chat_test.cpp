@@ -321,4 +321,42 @@ TEST(chat_example, a_client_that_stops_reading_lags_and_never_stalls_the_others)
     EXPECT_TRUE(chat.alive());
 }
 
+TEST(chat_example, a_line_over_the_limit_is_dropped_and_the_session_goes_on) {
+    chat_process chat;
+    auto rt = tako_test::mt(2).enable_all().build();
+    auto body = [&chat]() -> tako::task<void> {
+        std::vector<std::string> names{"long", "peer"};
+        auto cs = co_await join_all(chat.addr(), std::move(names));
+        EXPECT_EQ(cs.size(), 2u);
+        if (cs.size() != 2) {
+            co_return;
+        }
+        client& talker = *cs[0];
+        client& peer = *cs[1];
+        const bool joined = co_await talker.skip_to("* peer joined");
+        EXPECT_TRUE(joined);
+        // 1 MiB without a newline (the server holds at most its 4 KiB limit of it), in
+        // pieces, then a normal line.
+        const std::string chunk(64 * 1024, 'x');
+        for (int i = 0; i < 16; ++i) {
+            const bool sent = co_await talker.send(chunk);
+            EXPECT_TRUE(sent);
+        }
+        const bool sent = co_await talker.send("\nhello\n");
+        EXPECT_TRUE(sent);
+        const std::string notice = co_await talker.next();
+        EXPECT_EQ(notice, "* line dropped: longer than 4096 bytes");
+        // The peer never sees the long line, only what followed it.
+        const std::string got = co_await peer.next();
+        EXPECT_EQ(got, "long: hello");
+        // A line of exactly the limit still goes through.
+        const bool at_limit = co_await talker.send(std::string(4096, 'y') + "\n");
+        EXPECT_TRUE(at_limit);
+        const std::string longest = co_await peer.next();
+        EXPECT_EQ(longest, "long: " + std::string(4096, 'y'));
+    };
+    rt.block_on(body);
+    EXPECT_TRUE(chat.alive());
+}
+
 } // namespace
