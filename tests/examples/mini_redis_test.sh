@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives the built mini_redis_server with Debian's redis-tools (redis-cli, redis-benchmark)
 # and OpenBSD netcat on 127.0.0.1: commands and replies, expiry, pub/sub, pipelining,
-# malformed input, many clients, the connection limit, and a benchmark run.
+# malformed input, many clients, the connection limit, a starved descriptor limit, resets,
+# a slow reader, a benchmark run, and shutdown by signal.
 # Usage: mini_redis_test.sh MINI_REDIS_SERVER
 set -euo pipefail
 server_bin=$1
@@ -162,7 +163,42 @@ timeout 120 redis-benchmark -p "$port" -q -t set,get -n 20000 -c 50 -P 16 2>&1 |
     grep -c "requests per second" | grep -qx 2 || fail "pipelined redis-benchmark"
 alive
 
-step "10. graceful shutdown on SIGTERM and SIGINT"
+step "10. a starved descriptor limit, resets mid-frame, a slow reader"
+kill "$server_pid"
+# 40 descriptors, 100 concurrent clients: accept waits for a free descriptor instead of
+# failing or spinning, and every client is served.
+start_server "ulimit -n 40" --port 0
+for i in $(seq 100); do
+    (cli SET "lim$i" "v$i" >/dev/null && cli GET "lim$i" >"$work/lim.$i") &
+    clients+=($!)
+done
+wait_all
+for i in $(seq 100); do
+    expect "limited client $i" "$(cat "$work/lim.$i")" "v$i"
+done
+alive
+# Clients that reset the connection in the middle of a frame: bash closes its socket with
+# a reply unread, which sends a reset while the server waits for the rest of the frame.
+for i in $(seq 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port"
+     printf 'PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\npartial' >&3
+     sleep 0.2
+     exec 3>&-) &
+    clients+=($!)
+done
+wait_all
+alive
+expect "after resets" "$(cli PING)" "PONG"
+# A slow reader: 2,000 pipelined GETs of a 10 KB value (20 MB of replies) while the
+# client reads nothing for a second; every reply arrives, none is lost.
+cli SET big "$(head -c 10000 /dev/zero | tr '\0' x)" >/dev/null
+for i in $(seq 2000); do printf 'GET big\r\n'; done >"$work/slow"
+timeout 60 nc -N 127.0.0.1 "$port" <"$work/slow" | (sleep 1; cat) | tr -d '\r' |
+    grep -c '^x' >"$work/slow.count" || true
+expect "slow reader's replies" "$(cat "$work/slow.count")" 2000
+alive
+
+step "11. graceful shutdown on SIGTERM and SIGINT"
 signals=(TERM INT)
 if [ "${TAKO_TSAN:-0}" = 1 ]; then
     # ThreadSanitizer defers signal handlers (tests/CMakeLists.txt): release and asan run it.
