@@ -40,3 +40,17 @@ wait_all() {
 }
 
 alive() { kill -0 "$server_pid" 2>/dev/null || fail "server died"; }
+
+# Starts COUNT clients that connect to $port, send PAYLOAD (printf format) and close the
+# socket with the server's reply unread after 0.2 s: the close sends a reset while the
+# server waits for the rest of what PAYLOAD began. Wait for them with wait_all.
+reset_clients() {
+    local count=$1 payload=$2
+    for _ in $(seq "$count"); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port"
+         printf "$payload" >&3
+         sleep 0.2
+         exec 3>&-) &
+        clients+=($!)
+    done
+}

@@ -177,15 +177,8 @@ for i in $(seq 100); do
     expect "limited client $i" "$(cat "$work/lim.$i")" "v$i"
 done
 alive
-# Clients that reset the connection in the middle of a frame: bash closes its socket with
-# a reply unread, which sends a reset while the server waits for the rest of the frame.
-for i in $(seq 20); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port"
-     printf 'PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\npartial' >&3
-     sleep 0.2
-     exec 3>&-) &
-    clients+=($!)
-done
+# Clients that reset the connection in the middle of a frame.
+reset_clients 20 'PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\npartial'
 wait_all
 alive
 expect "after resets" "$(cli PING)" "PONG"
