@@ -162,16 +162,24 @@ std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
 
 namespace detail {
 
-/// A reader-writer spin lock guarding one slot. Readers (receivers copying the value out)
-/// share it; the writer is a sender overwriting the slot, and there is at most one at a
-/// time because senders hold the channel's tail lock while they write. Critical sections
-/// are a copy or a destruction of one value: spinning briefly, then yielding the CPU, is
-/// cheaper than sleeping.
+/// A reader-writer spin lock guarding one slot, and in the same word the number of
+/// receivers that have yet to read the slot's value. Readers (receivers copying the value
+/// out) share the lock; the writer is a sender overwriting the slot, and there is at most
+/// one at a time because senders hold the channel's tail lock while they write. Critical
+/// sections are a copy or a destruction of one value: spinning briefly, then yielding the
+/// CPU, is cheaper than sleeping.
+///
+/// Word layout: bit 0 the writer, bits 1-31 the readers inside (2 each), bits 32-63 the
+/// unread count. Keeping the count in the lock's word lets a reader of a value with no
+/// destructor to run record "read" and leave in one atomic operation
+/// (`read_and_unlock_shared`): a delivery costs two read-modify-writes of the slot's line
+/// instead of three. The count is stable while the writer holds the lock: readers change
+/// it only inside, and they back off before touching it while the writer bit is set.
 class slot_lock {
 public:
     void lock_shared() noexcept {
         for (unsigned spins = 0;;) {
-            // acquire: pairs with unlock()'s release, so the writer's slot writes are seen.
+            // acquire: pairs with unlock's release, so the writer's slot writes are seen.
             if ((word_.fetch_add(reader, std::memory_order_acquire) & writer) == 0) {
                 return;
             }
@@ -185,18 +193,43 @@ public:
         // release: the reads of the slot happen before a later writer's writes.
         word_.fetch_sub(reader, std::memory_order_release);
     }
+    /// Held shared: counts this reader's read and leaves. True if it was the last unread.
+    bool read_and_unlock_shared() noexcept {
+        // release: as unlock_shared; acquire: the last reader sees the others done.
+        const std::uint64_t old = word_.fetch_sub(reader + unread_one, std::memory_order_acq_rel);
+        return (old >> unread_shift) == 1;
+    }
+    /// Held shared: counts this reader's read, staying inside. True if it was the last
+    /// unread: every other reader of the value is done with it.
+    bool read_shared() noexcept {
+        const std::uint64_t old = word_.fetch_sub(unread_one, std::memory_order_acq_rel);
+        return (old >> unread_shift) == 1;
+    }
+    /// The receivers that have yet to read the value (a snapshot).
+    [[nodiscard]] std::uint64_t unread() const noexcept {
+        return word_.load(std::memory_order_acquire) >> unread_shift;
+    }
     /// Precondition: no other writer (the caller holds the tail lock).
     void lock() noexcept {
         word_.fetch_or(writer, std::memory_order_acquire); // new readers back off from now
-        for (unsigned spins = 0; word_.load(std::memory_order_acquire) != writer;) {
+        for (unsigned spins = 0; (word_.load(std::memory_order_acquire) & readers) != 0;) {
             backoff(spins); // readers inside drain
         }
     }
-    void unlock() noexcept { word_.fetch_and(~writer, std::memory_order_release); }
+    /// Sets the unread count to `n` (below 2^32) and unlocks, in one operation. Readers
+    /// backing off may be adding and removing their 2 meanwhile: only the count's bits and
+    /// the writer bit change, by an addition.
+    void unlock_with_unread(std::uint64_t n) noexcept {
+        const std::uint64_t current = word_.load(std::memory_order_relaxed) >> unread_shift;
+        word_.fetch_add(((n - current) << unread_shift) - writer, std::memory_order_release);
+    }
 
 private:
-    static constexpr std::uint32_t writer = 1;
-    static constexpr std::uint32_t reader = 2;
+    static constexpr std::uint64_t writer = 1;
+    static constexpr std::uint64_t reader = 2;
+    static constexpr std::uint64_t readers = 0xffff'fffeu;
+    static constexpr int unread_shift = 32;
+    static constexpr std::uint64_t unread_one = std::uint64_t{1} << unread_shift;
     static void backoff(unsigned& spins) noexcept {
         if (spins++ < 64) {
             tako::detail::cpu_relax();
@@ -204,22 +237,22 @@ private:
             std::this_thread::yield();
         }
     }
-    std::atomic<std::uint32_t> word_{0};
+    std::atomic<std::uint64_t> word_{0};
 };
 
-/// One slot of the ring: the value sent at position `pos`, and how many of the receivers
-/// subscribed at that send have yet to read it. On its own cache line, so a sender
-/// filling the next slot does not disturb receivers reading this one.
+/// One slot of the ring: the value sent at position `pos`; `lock` also counts how many of
+/// the receivers subscribed at that send have yet to read it. On its own cache line, so a
+/// sender filling the next slot does not disturb receivers reading this one.
 template <class T>
 struct alignas(64) slot {
     slot_lock lock;
     /// The position whose value this slot holds (or last held). Written by a sender under
     /// `lock` (exclusive) and the tail lock; read under `lock` (shared).
     std::uint64_t pos = 0;
-    /// Receivers that have yet to read `value`; the one that brings it to zero releases
-    /// the value (under the shared lock: every other reader of this position is done).
-    std::atomic<std::size_t> rem{0};
-    /// Empty once released, or at a position whose send threw while storing the value.
+    /// Empty at a position whose send threw while storing the value, or once released:
+    /// the receiver that reads it last destroys it (under the shared lock: every other
+    /// reader of this position is done), unless `T` has no destructor to run, in which
+    /// case it stays until overwritten.
     std::optional<T> value;
 };
 
@@ -313,13 +346,11 @@ public:
         try {
             sl.value.emplace(std::move(value)); // releases the overwritten value first
         } catch (...) {
-            sl.rem.store(0, std::memory_order_relaxed); // nothing to read at `pos`
-            sl.lock.unlock();
+            sl.lock.unlock_with_unread(0); // nothing to read at `pos`
             detail::fire_all(guard, s.waiters);
             throw;
         }
-        sl.rem.store(receivers, std::memory_order_relaxed);
-        sl.lock.unlock();
+        sl.lock.unlock_with_unread(receivers);
         detail::fire_all(guard, s.waiters);
         return receivers;
     }
@@ -346,7 +377,7 @@ public:
         std::uint64_t high = s.capacity;
         while (low < high) {
             const std::uint64_t mid = low + (high - low) / 2;
-            if (s.slots[(s.tail + mid) & s.mask].rem.load(std::memory_order_acquire) == 0) {
+            if (s.slots[(s.tail + mid) & s.mask].lock.unread() == 0) {
                 low = mid + 1;
             } else {
                 high = mid;
@@ -359,7 +390,7 @@ public:
     [[nodiscard]] bool is_empty() const noexcept {
         detail::shared<T>& s = *s_;
         std::lock_guard guard(s.tail_lock);
-        return s.slots[(s.tail - 1) & s.mask].rem.load(std::memory_order_acquire) == 0;
+        return s.slots[(s.tail - 1) & s.mask].lock.unread() == 0;
     }
 
     /// True if both senders belong to the same channel.
@@ -586,11 +617,16 @@ private:
         }
     }
 
-    /// This receiver has read the value in `sl` (shared-locked by the caller).
-    static void mark_read(detail::slot<T>& sl) noexcept {
-        // acq_rel: the last reader sees every other reader done before it releases.
-        if (sl.rem.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            sl.value.reset();
+    /// This receiver has read the value in `sl` (shared-locked by the caller): counts the
+    /// read and unlocks. The last reader destroys a value that has a destructor.
+    static void mark_read_and_unlock(detail::slot<T>& sl) noexcept {
+        if constexpr (std::is_trivially_destructible_v<T>) {
+            (void)sl.lock.read_and_unlock_shared();
+        } else {
+            if (sl.lock.read_shared()) {
+                sl.value.reset();
+            }
+            sl.lock.unlock_shared();
         }
     }
 
@@ -600,12 +636,18 @@ private:
     std::expected<T, recv_error> take(const probe& p) {
         switch (p.what) {
         case found::value: {
-            struct unlock_at_exit {
+            struct unlock_if_copy_throws {
                 detail::slot_lock& l;
-                ~unlock_at_exit() { l.unlock_shared(); }
-            } unlock{p.slot->lock};
+                bool copied = false;
+                ~unlock_if_copy_throws() {
+                    if (!copied) {
+                        l.unlock_shared(); // nothing taken: the value stays for us
+                    }
+                }
+            } guard{p.slot->lock};
             std::expected<T, recv_error> r(std::in_place, *p.slot->value);
-            mark_read(*p.slot);
+            guard.copied = true;
+            mark_read_and_unlock(*p.slot);
             ++next_;
             return r;
         }
@@ -650,8 +692,7 @@ private:
         while (next_ < until) {
             const probe p = locate(nullptr, {});
             if (p.what == found::value) {
-                mark_read(*p.slot);
-                p.slot->lock.unlock_shared();
+                mark_read_and_unlock(*p.slot);
                 ++next_;
             } else if (p.what == found::lagged) {
                 next_ = p.oldest; // the values before it were overwritten
